@@ -1,0 +1,34 @@
+"""The FastAPI application: ``create_app(service, settings)`` wires routes to a built service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from bot.routes import core, errors, web
+from bot.service import ChatService
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(service: ChatService, settings: Settings | None = None) -> FastAPI:
+    """An app serving ``service``. Startup warms the models, so /healthz answers only when ready."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(service.warm_up)
+        log.info("chidao ready: %d documents", len(service.documents()))
+        yield
+
+    app = FastAPI(title="chidao", version="0.1.0", lifespan=lifespan)
+    app.state.service = service
+    app.state.settings = settings or Settings()
+    errors.install(app)
+    app.include_router(core.router)
+    app.include_router(web.router)
+    return app

@@ -1,0 +1,49 @@
+"""Citations: which passage supports which part of an answer, and the exact words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vectorstore.retriever import Passage
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    passage: Passage
+    quote: str  # an exact substring of the passage text
+
+    def to_dict(self) -> dict[str, Any]:
+        c, d = self.passage.chunk, self.passage.document
+        return {
+            "n": self.n, "chunk_id": c.id, "document_id": d.id, "source": d.source, "title": d.title,
+            "doc_number": d.doc_number, "doc_type": d.doc_type, "date": d.date, "section": c.section,
+            "headings": list(c.headings), "page": c.page, "quote": self.quote,
+        }
+
+    @property
+    def label(self) -> str:
+        """"Kế hoạch 195/KH-UBND, trang 3" — how the answer names the source."""
+        label = self.passage.document.label
+        return f"{label}, trang {self.passage.chunk.page}" if self.passage.chunk.page else label
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    answered: bool
+    citations: tuple[Citation, ...] = ()
+    mode: str = "extractive"
+    note: str = ""  # e.g. why an LLM answer fell back to the extractive one
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "answer": self.answer,
+            "answered": self.answered,
+            "citations": [c.to_dict() for c in sorted(self.citations, key=lambda c: c.n)],
+            "mode": self.mode,
+        }
+        if self.note:
+            out["note"] = self.note
+        return out

@@ -1,0 +1,202 @@
+"""The ``chidao`` command: ingest, ask, serve, eval."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATUS_WORDS = {"added": "đã thêm", "updated": "đã cập nhật", "unchanged": "không đổi", "failed": "LỖI"}
+
+
+def _settings(ctx: click.Context, data_dir: Path | None) -> Settings:
+    data_dir = data_dir or ctx.obj.get("data_dir")
+    try:
+        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    except Exception as exc:  # pydantic's ValidationError, a malformed .env
+        raise click.ClickException(f"Cấu hình không hợp lệ: {exc}") from exc
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise click.ClickException(f"{settings.data_dir}: không phải thư mục (CHIDAO_DATA_DIR / --data-dir)")
+    return settings
+
+
+def data_dir_option(func: F) -> F:
+    """``--data-dir DIR`` on every command (also accepted before the command name)."""
+
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Thư mục dữ liệu (mặc định: CHIDAO_DATA_DIR hoặc ~/.local/share/chidao).",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True)
+@click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết.")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
+    """chidao – hỏi đáp văn bản chỉ đạo, có trích dẫn văn bản và mục."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["data_dir"] = data_dir
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@data_dir_option
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -> None:
+    """Nạp tệp hoặc thư mục (txt, md, …). Tệp không đổi được bỏ qua; tệp đổi thay bản cũ."""
+    from tqdm import tqdm
+
+    from bot.wiring import build_indexer
+    from vectorstore.indexer import iter_files
+
+    settings = _settings(ctx, data_dir)
+    indexer = build_indexer(settings)
+    removed = indexer.store.collect_garbage()
+    if removed:
+        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    counts: dict[str, int] = {}
+    failed = False
+    for missing in (p for p in paths if not p.exists()):
+        click.echo(f"LỖI          {missing}: không tìm thấy tệp hoặc thư mục", err=True)
+        counts["failed"] = counts.get("failed", 0) + 1
+        failed = True
+    files = list(iter_files(p for p in paths if p.exists()))
+    with tqdm(total=len(files), unit="tệp", desc="Nạp văn bản", disable=None, file=sys.stderr) as bar:
+        for path, skip in files:
+            bar.set_postfix_str(path.name[:40])
+            if skip:
+                counts["skipped"] = counts.get("skipped", 0) + 1
+                tqdm.write(f"bỏ qua       {path}: {skip}", file=sys.stderr)
+                bar.update(1)
+                continue
+            with tqdm(unit="đoạn", desc=f"  {path.name[:30]}", leave=False, disable=None, file=sys.stderr) as inner:
+
+                def progress(step: int, total: int, inner: Any = inner) -> None:
+                    inner.total = total
+                    inner.update(step)
+
+                result = indexer.ingest_file(path, progress)
+            counts[result.status] = counts.get(result.status, 0) + 1
+            if result.ok:
+                tqdm.write(f"{STATUS_WORDS[result.status]:12} {path} ({result.chunks} đoạn)")
+            else:
+                failed = True
+                tqdm.write(f"LỖI          {path}: {result.reason}", file=sys.stderr)
+            bar.update(1)
+    summary = ", ".join(
+        f"{counts[k]} {label}"
+        for k, label in (("added", "thêm"), ("updated", "cập nhật"), ("unchanged", "không đổi"),
+                         ("failed", "lỗi"), ("skipped", "bỏ qua"))
+        if counts.get(k)
+    )
+    click.echo(f"Xong: {summary or 'không có tệp nào'}. Dữ liệu: {settings.data_dir}")
+    if failed:
+        ctx.exit(1)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="In đúng đối tượng JSON của POST /api/chat.")
+@data_dir_option
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None) -> None:
+    """Trả lời một câu hỏi, kèm trích dẫn."""
+    from bot.wiring import build_service
+
+    if not question.strip():
+        raise click.UsageError("Câu hỏi trống.")
+    service = build_service(_settings(ctx, data_dir))
+    answer = service.chat(question.strip())
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.answer)
+    for c in answer.citations:
+        where = f"{c.passage.document.source} · {c.passage.chunk.section}"
+        click.echo(f"\n[{c.n}] {c.label} – {c.passage.document.title}\n    {where}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Cổng (mặc định 8000).")
+@data_dir_option
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Chạy máy chủ HTTP: trang hỏi đáp tại /, API dưới /api."""
+    import uvicorn
+
+    from bot.api import create_app
+    from bot.wiring import build_service
+
+    settings = _settings(ctx, data_dir)
+    app = create_app(build_service(settings), settings)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@click.option("--verbose", "show_rows", is_flag=True, help="Liệt kê câu hỏi chưa đạt.")
+@data_dir_option
+@click.pass_context
+def evaluate_cmd(ctx: click.Context, file: Path, as_json: bool, show_rows: bool, data_dir: Path | None) -> None:
+    """Chấm truy hồi và câu trả lời trên tệp câu hỏi (định dạng dev.jsonl)."""
+    from bot.evaluation import EvalFileError, evaluate, load_questions
+    from bot.wiring import build_service
+
+    try:
+        questions = load_questions(file)
+    except EvalFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    service = build_service(_settings(ctx, data_dir))
+    if not service.documents():
+        raise click.ClickException("Chưa có văn bản nào được nạp (chidao ingest THƯ_MỤC).")
+    report = evaluate(service, questions)
+    summary = report.summary()
+    if as_json:
+        click.echo(json.dumps({"summary": summary, "rows": [r.__dict__ for r in report.rows]}, ensure_ascii=False))
+        return
+    click.echo(f"questions        {summary['questions']} ({summary['answerable']} answerable)")
+    click.echo(f"hit@5            {summary['hit@5']:.3f}")
+    click.echo(f"MRR@10           {summary['mrr@10']:.3f}")
+    click.echo(f"fact recall      {summary['fact_recall']:.3f}")
+    click.echo(
+        f"refusal accuracy {summary['refusal_accuracy']:.3f} "
+        f"({summary['unanswerable']} unanswerable; {summary['answerable_refused']} answerable refused)"
+    )
+    if show_rows:
+        for r in report.rows:
+            bad = (r.answerable and (not r.rank or r.rank > 5 or r.facts_found < r.facts_total or not r.answered)) or (
+                not r.answerable and r.answered
+            )
+            if bad:
+                click.echo(f"  {r.id}: rank={r.rank} answered={r.answered} facts={r.facts_found}/{r.facts_total}"
+                           f"  {r.question}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""HTTP route groups; :func:`bot.api.create_app` mounts them."""

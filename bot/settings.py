@@ -1,0 +1,44 @@
+"""All configuration in one object, read from the environment and ``.env``.
+
+Built once by the entry points (CLI, app factory) and passed down; nothing
+reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "chidao"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, validation_alias=_env("CHIDAO_DATA_DIR"))
+    admin_key: str | None = Field(default=None, validation_alias=_env("CHIDAO_ADMIN_KEY"))
+    read_key: str | None = Field(default=None, validation_alias=_env("CHIDAO_READ_KEY"))
+
+    # retrieval
+    embedder: str = Field(default="e5", validation_alias=_env("CHIDAO_EMBEDDER"))
+    embedding_model: str | None = Field(default=None, validation_alias=_env("CHIDAO_EMBEDDING_MODEL"))
+    chroma_url: str | None = Field(default=None, validation_alias=_env("CHIDAO_CHROMA_URL"))
+    chunk_tokens: int = Field(default=400, ge=64, le=420, validation_alias=_env("CHIDAO_CHUNK_TOKENS"))
+    fusion: str = Field(default="score", validation_alias=_env("CHIDAO_FUSION"))
+    lexical_weight: float = Field(default=0.7, ge=0.0, le=1.0, validation_alias=_env("CHIDAO_LEXICAL_WEIGHT"))
+    heading_weight: float = Field(default=0.3, ge=0.0, le=2.0, validation_alias=_env("CHIDAO_HEADING_WEIGHT"))
+    min_coverage: float = Field(default=0.6, ge=0.0, le=1.0, validation_alias=_env("CHIDAO_MIN_COVERAGE"))
+
+    # server
+    host: str = Field(default="127.0.0.1", validation_alias=_env("CHIDAO_HOST"))
+    port: int = Field(default=8000, validation_alias=_env("CHIDAO_PORT"))

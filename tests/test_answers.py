@@ -1,0 +1,102 @@
+"""Retrieval and extractive answers on the five sample documents (real model, real Chroma)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ingest.folding import fold
+
+pytestmark = pytest.mark.slow
+
+
+def sources(passages):
+    return [p.document.source for p in passages]
+
+
+def test_accentless_and_english_questions_find_the_same_passages(seeded_service):
+    for question in ("Cơ sở giáo dục phải đăng ký gì trong Quý I?", "co so giao duc dang ky gi trong quy 1",
+                     "what must a school register in Q1"):
+        top = seeded_service.search(question, 5)
+        assert any(p.chunk.section == "1 › c) Đối với cơ sở giáo dục" for p in top), question
+
+
+def test_abbreviation_in_question_matches_spelled_out_text(seeded_service):
+    top = seeded_service.search("Sở GD&ĐT có nhiệm vụ gì về PCTP?", 3)
+    assert top[0].chunk.section == "III › 8. Sở Giáo dục và Đào tạo"
+
+
+def test_ocr_document_is_searchable(seeded_service):
+    top = seeded_service.search("Công an tỉnh có trách nhiệm gì trong việc triển khai Kế hoạch 195?", 5)
+    assert any(p.chunk.section == "VI › 2. Cong an tinh" for p in top)
+
+
+def test_answer_cites_each_marker_with_exact_quotes(seeded_service):
+    answer = seeded_service.chat("Cơ sở giáo dục phải đăng ký gì trong Quý I?")
+    assert answer.answered
+    markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)})
+    assert markers == [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    cited = {c.passage.document.source: c for c in answer.citations}
+    assert {"004_efdf551c7c231efb.txt", "000_37051849595c08ae.txt"} <= set(cited)
+    assert cited["004_efdf551c7c231efb.txt"].passage.chunk.section == "1 › c) Đối với cơ sở giáo dục"
+    assert "an toàn về an ninh, trật tự" in answer.answer.lower()
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Sở Y tế phối hợp thực hiện những việc gì?", "Văn phòng UBND tỉnh Lai Châu phải báo cáo 6 tháng trước ngày nào?",
+     "Ai ký phát động thi đua của huyện Trạm Tấu?", "Hình thức khen thưởng tổng kết phong trào thi đua gồm những gì?"],
+)
+def test_quotes_are_text_of_the_cited_section(seeded_service, question):
+    answer = seeded_service.chat(question)
+    assert answer.answered and answer.citations
+    for c in answer.citations:
+        doc_id = c.passage.document.id
+        section_text = "\n".join(
+            p.chunk.text for p in seeded_service.retriever.document_passages(doc_id)
+            if p.chunk.section == c.passage.chunk.section
+        )
+        assert c.quote and c.quote in section_text and c.quote in c.passage.chunk.text
+        parts = c.passage.chunk.section.split(" › ")
+        headings = c.passage.chunk.headings
+        assert len(parts) == len(headings)
+        assert all(full.startswith(short.rstrip("…")) for short, full in zip(parts, headings))
+
+
+def test_deadline_answer_quotes_the_date(seeded_service):
+    answer = seeded_service.chat("Văn phòng UBND tỉnh Lai Châu phải báo cáo 6 tháng trước ngày nào?")
+    assert "30/5/2026" in answer.answer
+    assert answer.citations[0].passage.document.source == "001_cd0bcd3875959a6e.txt"
+
+
+def test_signer_question_quotes_the_signature(seeded_service):
+    answer = seeded_service.chat("Ai ký công văn phát động thi đua năm 2026 của Ban Chỉ đạo tỉnh Lào Cai?")
+    assert "Ngô Hạnh Phúc" in answer.answer
+    assert answer.citations[0].quote.endswith("Ngô Hạnh Phúc")
+    assert answer.citations[0].passage.chunk.section == "Phần kết"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Mức phạt đối với người lái xe có nồng độ cồn là bao nhiêu tiền?",
+     "Thủ tục cấp căn cước cho trẻ em gồm những giấy tờ gì?",
+     "Giá vé máy bay Hà Nội đi Đà Nẵng tháng này là bao nhiêu?"],
+)
+def test_not_found_is_said_plainly(seeded_service, question):
+    answer = seeded_service.chat(question)
+    assert not answer.answered
+    assert answer.citations == ()
+    assert "Không tìm thấy" in answer.answer
+
+
+def test_langchain_retriever(seeded_service):
+    from langchain_core.documents import Document
+
+    from vectorstore.retriever import LangChainRetriever
+
+    retriever = LangChainRetriever(retriever=seeded_service.retriever, k=3)
+    docs = retriever.invoke("Sở Tài chính có nhiệm vụ gì?")
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    assert docs[0].metadata["section"] == "III › 14. Sở Tài chính"
+    assert "kinh phi" in fold(docs[0].page_content)

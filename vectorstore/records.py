@@ -1,0 +1,117 @@
+"""What the store holds: document records and stored chunks, and the texts indexed for them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Words that let questions about a document's header or signature find those parts.
+PART_KEYWORDS = {
+    "header": "số ký hiệu ngày ban hành trích yếu cơ quan ban hành loại văn bản",
+    "closing": "người ký ký tên chức vụ nơi nhận",
+    "footnote": "chú thích văn bản căn cứ",
+}
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    source: str
+    version: str  # content hash + pipeline version; changes when the file does
+    title: str = ""
+    doc_number: str = ""
+    doc_type: str = ""
+    issuer: str = ""
+    place: str = ""
+    date: str = ""
+    date_text: str = ""
+    signer: str = ""
+    chunk_count: int = 0
+    ingested_at: str = ""
+    sections: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
+
+    def to_metadata(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("id")
+        data["sections"] = json.dumps(self.sections, ensure_ascii=False)
+        return data
+
+    @classmethod
+    def from_metadata(cls, doc_id: str, meta: dict[str, Any]) -> DocumentRecord:
+        data = {k: meta[k] for k in cls.__dataclass_fields__ if k in meta and k != "id"}
+        data["sections"] = json.loads(meta.get("sections") or "[]")
+        return cls(id=doc_id, **data)
+
+    @property
+    def label(self) -> str:
+        """How a citation names the document: "Kế hoạch 195/KH-UBND"."""
+        parts = [p for p in (self.doc_type, self.doc_number) if p]
+        return " ".join(parts) or self.source
+
+    def summary(self) -> dict[str, Any]:
+        """The fields ``GET /api/documents`` lists."""
+        return {
+            "id": self.id, "source": self.source, "title": self.title, "doc_number": self.doc_number,
+            "doc_type": self.doc_type, "issuer": self.issuer, "place": self.place, "date": self.date,
+            "date_text": self.date_text, "signer": self.signer, "chunks": self.chunk_count,
+            "ingested_at": self.ingested_at,
+        }
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    document_id: str
+    version: str
+    text: str
+    section: str
+    headings: tuple[str, ...]
+    kind: str = "body"
+    page: int | None = None
+    index: int = 0
+
+    def to_metadata(self, doc: DocumentRecord) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id, "version": self.version, "section": self.section,
+            "headings": json.dumps(list(self.headings), ensure_ascii=False), "kind": self.kind,
+            "page": self.page if self.page is not None else -1, "index": self.index,
+            "source": doc.source, "doc_type": doc.doc_type, "doc_number": doc.doc_number, "date": doc.date,
+        }
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+        page = meta.get("page", -1)
+        return cls(
+            id=chunk_id, document_id=meta["document_id"], version=meta["version"], text=text,
+            section=meta.get("section", ""), headings=tuple(json.loads(meta.get("headings") or "[]")),
+            kind=meta.get("kind", "body"), page=page if isinstance(page, int) and page >= 0 else None,
+            index=int(meta.get("index", 0)),
+        )
+
+
+def document_line(doc: DocumentRecord) -> str:
+    return " ".join(p for p in (doc.doc_type, doc.doc_number, doc.title, doc.issuer, doc.place) if p)
+
+
+def index_text(chunk: StoredChunk, doc: DocumentRecord) -> str:
+    """What lexical search sees: the document, the heading path, the passage."""
+    headings = " ".join(chunk.headings)
+    parts = [document_line(doc), headings, headings, chunk.text, PART_KEYWORDS.get(chunk.kind, "")]
+    if chunk.kind == "header":
+        parts.append(doc.issuer)
+    return "\n".join(p for p in parts if p)
+
+
+EMBED_CONTEXT_CHARS = 300  # about 90 tokens: with a 400-token passage it stays within 512
+
+
+def embedding_text(chunk: StoredChunk, doc: DocumentRecord) -> str:
+    """What the dense index embeds: the heading path gives a passage its subject."""
+    context = " › ".join(chunk.headings)
+    prefix = f"{doc.doc_type} {doc.title}".strip()
+    head = " | ".join(p for p in (prefix, context) if p)
+    if len(head) > EMBED_CONTEXT_CHARS:
+        head = "…" + head[-EMBED_CONTEXT_CHARS:]
+    return f"{head}\n{chunk.text}" if head else chunk.text

@@ -1,0 +1,191 @@
+"""Hybrid retrieval: lexical (BM25 on folded text) and dense (Chroma), fused.
+
+:class:`HybridRetriever` is the plain interface the bot uses;
+:class:`LangChainRetriever` exposes it as a LangChain ``BaseRetriever``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from vectorstore.embeddings import Embedder
+from vectorstore.fusion import Fusion, ScoreFusion
+from vectorstore.lexical import LexicalIndex
+from vectorstore.records import DocumentRecord, StoredChunk, index_text
+from vectorstore.store import Store
+from vectorstore.text import Lexicon, QueryTerms, analyse_query, default_lexicon, passage_terms, words
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk: StoredChunk
+    document: DocumentRecord
+    score: float
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    dense_score: float = 0.0
+    heading_match: float = 0.0  # how much of the passage's own heading the question names (0..1)
+
+    def to_dict(self) -> dict[str, Any]:
+        c, d = self.chunk, self.document
+        return {
+            "chunk_id": c.id, "document_id": d.id, "source": d.source, "title": d.title,
+            "doc_number": d.doc_number, "doc_type": d.doc_type, "date": d.date, "section": c.section,
+            "headings": list(c.headings), "page": c.page, "text": c.text, "score": round(self.score, 4),
+        }
+
+
+class Retriever(ABC):
+    @abstractmethod
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        """The ``k`` passages that best answer ``query``, best first."""
+
+
+class HybridRetriever(Retriever):
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        cache_dir: Path,
+        fusion: Fusion | None = None,
+        lexicon: Lexicon | None = None,
+        candidates: int = 30,
+        heading_weight: float = 0.3,
+        place_weight: float = 0.15,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.cache_dir = Path(cache_dir)
+        self.fusion = fusion or ScoreFusion()
+        self.lexicon = lexicon or default_lexicon()
+        self.candidates = candidates
+        self.heading_weight = heading_weight
+        self.place_weight = place_weight
+        self._lexical: LexicalIndex | None = None
+        self._lexical_key = ""
+        self._chunks: dict[str, StoredChunk] = {}
+        self._lock = threading.Lock()
+
+    # -- lexical index, rebuilt when the store's documents change ----------
+
+    def lexical_index(self) -> LexicalIndex:
+        key = self.store.fingerprint()
+        with self._lock:
+            if self._lexical is None or key != self._lexical_key:
+                self._lexical, self._chunks = self._load_or_build(key)
+                self._lexical_key = key
+            return self._lexical
+
+    def _load_or_build(self, key: str) -> tuple[LexicalIndex, dict[str, StoredChunk]]:
+        chunks = {c.id: c for c in self.store.live_chunks()}
+        folder = self.cache_dir / "lexical" / key
+        index = LexicalIndex.load(folder)
+        if index is None or set(index.ids) != set(chunks):
+            registry = self.store.registry()
+            ids = list(chunks)
+            terms = [passage_terms(index_text(chunks[i], registry[chunks[i].document_id]), self.lexicon) for i in ids]
+            index = LexicalIndex.build(ids, terms)
+            try:
+                index.save(folder)
+                self._prune_cache(keep=folder)
+            except OSError as exc:
+                log.warning("could not cache the lexical index: %s", exc)
+        return index, chunks
+
+    def _prune_cache(self, keep: Path) -> None:
+        for old in keep.parent.iterdir():
+            if old != keep and old.is_dir():
+                import shutil
+
+                shutil.rmtree(old, ignore_errors=True)
+
+    # -- search -------------------------------------------------------------
+
+    def analyse(self, query: str) -> QueryTerms:
+        return analyse_query(query, self.lexicon)
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        return self.search_terms(self.analyse(query), k)
+
+    def search_terms(self, q: QueryTerms, k: int = 5) -> list[Passage]:
+        index = self.lexical_index()
+        if not len(index):
+            return []
+        lexical = index.search(list(q.terms), self.candidates)
+        dense_hits = self.store.nearest(self.embedder.embed_query(q.dense_text), self.candidates)
+        dense = [(c.id, s) for c, s in dense_hits]
+        chunks = dict(self._chunks)
+        chunks.update({c.id: c for c, _ in dense_hits})
+        lex_rank = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
+        den_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
+        den_score = dict(dense)
+        registry = self.store.registry()
+        query_terms = set(q.terms)
+        folded_query = " " + " ".join(q.words) + " "
+        named = {d.id for d in registry.values() if _names_place(folded_query, d.place)}
+        out: list[Passage] = []
+        for cid, score in self.fusion.fuse(lexical, dense):
+            chunk = chunks.get(cid)
+            doc = registry.get(chunk.document_id) if chunk else None
+            if chunk is None or doc is None or doc.version != chunk.version:
+                continue
+            match = self._heading_match(chunk, query_terms, index)
+            score += self.heading_weight * match + (self.place_weight if doc.id in named else 0.0)
+            out.append(
+                Passage(chunk, doc, score, lex_rank.get(cid), den_rank.get(cid), den_score.get(cid, 0.0), match)
+            )
+        out.sort(key=lambda p: -p.score)
+        return out[:k]
+
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        """All live passages of one document, in reading order."""
+        doc = self.store.document(doc_id)
+        return [Passage(c, doc, 0.0) for c in self.store.chunks_of(doc_id)] if doc else []
+
+    def _heading_match(self, chunk: StoredChunk, query_terms: set[str], index: LexicalIndex) -> float:
+        """How much of the passage's own heading the question names (IDF-weighted, 0..1)."""
+        if not chunk.headings or chunk.kind != "body":
+            return 0.0
+        title = chunk.headings[-1].split(" ", 1)[-1] if " " in chunk.headings[-1] else ""
+        terms = set(passage_terms(title, self.lexicon))
+        if not terms:
+            return 0.0
+        total = sum(index.idf(t) for t in terms)
+        hit = sum(index.idf(t) for t in terms if t in query_terms)
+        return hit / total if total else 0.0
+
+
+def _names_place(folded_query: str, place: str) -> bool:
+    """True when the question names the document's place ("... tỉnh Lai Châu ...")."""
+    place_words = words(place)
+    return len(place_words) >= 2 and f" {' '.join(place_words)} " in folded_query
+
+
+class LangChainRetriever(BaseRetriever):
+    """chidao's hybrid retrieval as a LangChain retriever."""
+
+    retriever: Any
+    k: int = 5
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        passages = self.retriever.search(query, self.k)
+        return [
+            Document(
+                page_content=p.chunk.text, id=p.chunk.id,
+                metadata={k: v for k, v in p.to_dict().items() if k != "text"},
+            )
+            for p in passages
+        ]

@@ -1,0 +1,194 @@
+"""Chroma, embedded in the data directory or a server, holding chunks and the document registry.
+
+Two collections per embedder (vector spaces never mix):
+
+- ``chunks-<embedder>``: passages with their embeddings and metadata;
+- ``documents-<embedder>``: one record per document, the registry. A record
+  names the live ``version`` of its document.
+
+A new version's chunks are written first, then the registry record is flipped,
+then the old chunks are deleted. Readers only see chunks whose version the
+registry names, so a crash at any point leaves the previous version queryable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from vectorstore.embeddings import ChromaEmbedding, Embedder, NoEmbedding
+from vectorstore.records import DocumentRecord, StoredChunk
+
+log = logging.getLogger(__name__)
+
+_REGISTRY_TTL = 1.0  # seconds; other processes' writes show up within this
+
+
+def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+        )
+    path = Path(data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class Store:
+    def __init__(self, client: Any, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._client = client
+        self._chunks = client.get_or_create_collection(
+            f"chunks-{embedder.key}",
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=ChromaEmbedding(embedder),
+        )
+        self._docs = client.get_or_create_collection(f"documents-{embedder.key}", embedding_function=NoEmbedding())
+        self._lock = threading.RLock()
+        self._registry: dict[str, DocumentRecord] | None = None
+        self._registry_at = 0.0
+        self._batch = max(1, min(int(client.get_max_batch_size()), 1000))
+
+    @classmethod
+    def open(cls, data_dir: Path, embedder: Embedder, chroma_url: str | None = None) -> Store:
+        return cls(open_client(data_dir, chroma_url), embedder)
+
+    # -- registry ---------------------------------------------------------
+
+    def registry(self) -> dict[str, DocumentRecord]:
+        """Live documents by id (cached briefly; own writes refresh it at once)."""
+        with self._lock:
+            if self._registry is None or time.monotonic() - self._registry_at > _REGISTRY_TTL:
+                got = self._docs.get(include=["metadatas"])
+                self._registry = {
+                    doc_id: DocumentRecord.from_metadata(doc_id, dict(meta or {}))
+                    for doc_id, meta in zip(got["ids"], got["metadatas"] or [])
+                }
+                self._registry_at = time.monotonic()
+            return self._registry
+
+    def _invalidate(self) -> None:
+        self._registry = None
+
+    def documents(self) -> list[DocumentRecord]:
+        return sorted(self.registry().values(), key=lambda d: d.source)
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self.registry().get(doc_id)
+
+    def document_text(self, doc_id: str) -> str:
+        got = self._docs.get(ids=[doc_id], include=["documents"])
+        docs = got.get("documents") or []
+        return docs[0] if docs and docs[0] else ""
+
+    def fingerprint(self) -> str:
+        """Changes whenever the set of live (document, version) pairs does."""
+        pairs = sorted((d.id, d.version) for d in self.registry().values())
+        return hashlib.sha1(repr(pairs).encode()).hexdigest()[:16]
+
+    # -- writes -----------------------------------------------------------
+
+    def put_chunks(self, doc: DocumentRecord, chunks: list[StoredChunk], embeddings: np.ndarray) -> None:
+        """Write a version's chunks. Not visible until :meth:`commit` names that version."""
+        with self._lock:
+            for start in range(0, len(chunks), self._batch):
+                part = chunks[start:start + self._batch]
+                self._chunks.upsert(
+                    ids=[c.id for c in part],
+                    documents=[c.text for c in part],
+                    embeddings=[np.asarray(e, dtype=np.float32) for e in embeddings[start:start + self._batch]],
+                    metadatas=[c.to_metadata(doc) for c in part],
+                )
+
+    def commit(self, doc: DocumentRecord, text: str) -> None:
+        """Make ``doc.version`` the live version of the document, then drop other versions."""
+        with self._lock:
+            self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[doc.to_metadata()])
+            self._invalidate()
+            self._chunks.delete(where={"$and": [{"document_id": doc.id}, {"version": {"$ne": doc.version}}]})
+
+    def remove(self, doc_id: str) -> bool:
+        with self._lock:
+            if doc_id not in self.registry():
+                return False
+            self._docs.delete(ids=[doc_id])
+            self._invalidate()
+            self._chunks.delete(where={"document_id": doc_id})
+            return True
+
+    def collect_garbage(self) -> int:
+        """Delete chunks no registry record names (left by an interrupted ingest)."""
+        with self._lock:
+            self._invalidate()
+            live = {d.id: d.version for d in self.registry().values()}
+            got = self._chunks.get(include=["metadatas"])
+            stale = [
+                cid for cid, meta in zip(got["ids"], got["metadatas"] or [])
+                if live.get((meta or {}).get("document_id")) != (meta or {}).get("version")
+            ]
+            for start in range(0, len(stale), self._batch):
+                self._chunks.delete(ids=stale[start:start + self._batch])
+            return len(stale)
+
+    # -- reads ------------------------------------------------------------
+
+    def _live(self, chunk: StoredChunk) -> bool:
+        doc = self.registry().get(chunk.document_id)
+        return doc is not None and doc.version == chunk.version
+
+    def live_chunks(self) -> list[StoredChunk]:
+        got = self._chunks.get(include=["metadatas", "documents"])
+        chunks = [
+            StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
+            for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
+        return sorted((c for c in chunks if self._live(c)), key=lambda c: (c.document_id, c.index))
+
+    def chunks_of(self, doc_id: str) -> list[StoredChunk]:
+        got = self._chunks.get(where={"document_id": doc_id}, include=["metadatas", "documents"])
+        chunks = [
+            StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
+            for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
+        return sorted((c for c in chunks if self._live(c)), key=lambda c: c.index)
+
+    def get_chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        got = self._chunks.get(ids=ids, include=["metadatas", "documents"])
+        return {
+            cid: StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
+            for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        }
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
+        """Live chunks nearest to ``vector``, with cosine similarity."""
+        count = self._chunks.count()
+        if count == 0 or k <= 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(count, k + 8),
+            include=["metadatas", "documents", "distances"],
+        )
+        out = []
+        for cid, text, meta, dist in zip(
+            got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0], (got["distances"] or [[]])[0]
+        ):
+            chunk = StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
+            if self._live(chunk):
+                out.append((chunk, 1.0 - float(dist)))
+        return out[:k]

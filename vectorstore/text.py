@@ -1,0 +1,213 @@
+"""Folding and tokenising shared by indexing and querying.
+
+Both sides go through the same steps, so a query typed without diacritics, with
+abbreviations, or in English meets passages written in full Vietnamese (and
+the accent-less OCR document):
+
+1. fold: lowercase, accents stripped, ``đ`` -> ``d``, punctuation -> spaces;
+2. repair: OCR digits inside words ("v6i" -> "voi"), leading zeros ("06" -> "6"),
+   quarters ("quý 1", "Q1" -> "quy i");
+3. expand: abbreviations ("antt" -> "an ninh trat tu") and, for queries, an
+   English -> Vietnamese glossary;
+4. terms: syllables plus adjacent syllable pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from ingest.folding import fold
+
+_ROMAN_QUARTERS = {"1": "i", "2": "ii", "3": "iii", "4": "iv"}
+_OCR_DIGITS = {"0": "o", "3": "a", "4": "a", "6": "o"}
+_HAS_LETTER = re.compile(r"[a-z]")
+_HAS_DIGIT = re.compile(r"\d")
+
+# Words that ask rather than say; they carry no content to match.
+QUESTION_WORDS = frozenset("gi nao ai sao vay".split())
+ENGLISH_STOPWORDS = frozenset(
+    "what which who whom when where why how is are was were be the a an of to do does did in on at for "
+    "and or by with must should can could will would has have had it its this that these those my our "
+    "your their please tell me us about".split()
+)
+# Frequent function words of directive Vietnamese: weak evidence on their own
+# (they still count inside word pairs: "co quan", "cac xa").
+FUNCTION_WORDS = frozenset(
+    "va cac cua co trong cho voi la duoc nhung mot ve tai theo tu den phai lam can cung "
+    "nay do khi thi de hoac ra vao tren sau".split()
+)
+
+
+def _repair(word: str) -> str:
+    if _HAS_DIGIT.search(word) and _HAS_LETTER.search(word) and len(word) <= 7:
+        chars = []
+        for i, ch in enumerate(word):
+            if ch == "1":
+                chars.append("l" if i == 0 else "i")
+            else:
+                chars.append(_OCR_DIGITS.get(ch, ch))
+        return "".join(chars)
+    if word.isdigit() and len(word) > 1:
+        return word.lstrip("0") or "0"
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Folded, repaired words of ``text``."""
+    raw = fold(text.replace("%", " phần trăm ")).split()
+    out: list[str] = []
+    for word in raw:
+        if re.fullmatch(r"q[1-4]", word):
+            out.extend(["quy", _ROMAN_QUARTERS[word[1]]])
+            continue
+        if out and out[-1] == "quy" and word in _ROMAN_QUARTERS:
+            out.append(_ROMAN_QUARTERS[word])
+            continue
+        out.append(_repair(word))
+    return out
+
+
+# Question frames: they say what kind of answer is wanted, not what it is about.
+_FRAMES = re.compile(
+    r"\b(?:(?:co )?(?:trach nhiem|nhiem vu|vai tro) (?:gi|nao)"
+    r"|(?:phai |can |se |duoc )?lam (?:nhung )?gi|(?:nhung )?viec gi|(?:ngay|thang|nam|quy) nao"
+    r"|(?:gom |la )?nhung gi|la gi|nhu the nao|the nao|bao nhieu|(?:hay )?cho biet|xin hoi|khi nao|bao gio)\b"
+)
+
+
+def segments(folded_words: list[str], english: bool = False) -> list[list[str]]:
+    """Split a query's words at question frames and question words."""
+    text = " ".join(folded_words)
+    stop = QUESTION_WORDS | ENGLISH_STOPWORDS if english else QUESTION_WORDS
+    parts = []
+    for piece in _FRAMES.split(text):
+        current: list[str] = []
+        for word in piece.split():
+            if word in stop:
+                if current:
+                    parts.append(current)
+                current = []
+            else:
+                current.append(word)
+        if current:
+            parts.append(current)
+    return parts
+
+
+def with_pairs(seq: list[str]) -> list[str]:
+    """Syllables plus each adjacent pair ("an", "ninh", "an_ninh")."""
+    return seq + [f"{a}_{b}" for a, b in zip(seq, seq[1:])]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Abbreviations and the English glossary, read from ``vectorstore/lexicon``."""
+
+    abbreviations: dict[tuple[str, ...], tuple[str, ...]]
+    glossary: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # longest phrase first
+
+    def expand_abbreviations(self, seq: list[str]) -> list[str]:
+        """Expansions of the abbreviations found in ``seq`` (each once)."""
+        found: list[str] = []
+        seen: set[tuple[str, ...]] = set()
+        for i in range(len(seq)):
+            for length in (3, 2, 1):
+                key = tuple(seq[i:i + length])
+                if len(key) == length and key in self.abbreviations and key not in seen:
+                    seen.add(key)
+                    found.extend(self.abbreviations[key])
+        return found
+
+    def translate(self, english_words: list[str]) -> list[str]:
+        """Vietnamese terms for the English words and phrases in ``english_words``."""
+        out: list[str] = []
+        i = 0
+        while i < len(english_words):
+            for phrase, vietnamese in self.glossary:
+                if tuple(english_words[i:i + len(phrase)]) == phrase:
+                    out.extend(vietnamese)
+                    i += len(phrase)
+                    break
+            else:
+                i += 1
+        return out
+
+
+def _read_table(name: str) -> list[tuple[str, str]]:
+    text = resources.files("vectorstore.lexicon").joinpath(name).read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("\t")
+            rows.append((key.strip(), value.strip()))
+    return rows
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    abbreviations = {tuple(words(k)): tuple(words(v)) for k, v in _read_table("abbreviations.tsv")}
+    glossary = sorted(
+        ((tuple(re.findall(r"[a-z0-9'-]+", k.lower())), tuple(words(v))) for k, v in _read_table("glossary_en.tsv")),
+        key=lambda row: -len(row[0]),
+    )
+    return Lexicon(abbreviations, tuple(glossary))
+
+
+def passage_terms(text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """Index terms of a passage: its words, pairs, and abbreviation expansions."""
+    lexicon = lexicon or default_lexicon()
+    seq = words(text)
+    return with_pairs(seq) + with_pairs(lexicon.expand_abbreviations(seq))
+
+
+_ENGLISH_HINTS = frozenset(
+    "what which who when where why how the is are must does do should school police department "
+    "report deadline register plan tasks task".split()
+)
+_VIETNAMESE_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
+
+
+def looks_english(text: str) -> bool:
+    if _VIETNAMESE_MARKS.search(text):
+        return False
+    tokens = re.findall(r"[a-z']+", text.lower())
+    return sum(t in _ENGLISH_HINTS for t in tokens) >= 1 and len(tokens) >= 2
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    text: str  # the question as asked
+    words: tuple[str, ...]  # folded words incl. expansions and translations
+    terms: tuple[str, ...]  # lexical search terms (words + pairs)
+    content: frozenset[str]  # words that carry meaning (no question or function words)
+    english: bool
+    dense_text: str  # what the dense retriever embeds
+    translated: tuple[str, ...] = ()  # Vietnamese words for an English question
+
+    @property
+    def content_terms(self) -> frozenset[str]:
+        """Terms a passage must hold to answer: the question's own, or its translation."""
+        if self.english:
+            return frozenset(t for t in with_pairs(list(self.translated)) if t not in FUNCTION_WORDS)
+        return frozenset(self.terms)
+
+
+def analyse_query(text: str, lexicon: Lexicon | None = None) -> QueryTerms:
+    lexicon = lexicon or default_lexicon()
+    english = looks_english(text)
+    parts = segments(words(text), english)
+    seq = [w for part in parts for w in part]
+    extra = lexicon.expand_abbreviations(seq)
+    translated: list[str] = []
+    if english:
+        translated = lexicon.translate(re.findall(r"[a-z0-9'-]+", text.lower()))
+    terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
+    terms = [t for t in terms if t not in FUNCTION_WORDS]
+    all_words = tuple(seq + extra + translated)
+    base = translated if english else seq + extra
+    content = frozenset(w for w in base if w not in QUESTION_WORDS and w not in FUNCTION_WORDS)
+    dense_text = text if not translated else f"{text} ({' '.join(translated)})"
+    return QueryTerms(text, all_words, tuple(terms), content, english, dense_text, tuple(translated))
