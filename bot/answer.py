@@ -7,12 +7,13 @@ and says plainly when the corpus holds no answer.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import prompts
-from bot.citations import Answer, Citation
+from bot.citations import Answer, Citation, Delta
 from bot.extract import best_span, coverage, intents, lead_span, query_weights, score_units, support
 from ingest.folding import fold
 from vectorstore.retriever import Passage
@@ -25,6 +26,23 @@ class Answerer(ABC):
     @abstractmethod
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
         """Answer ``query`` from ``passages`` (best first), citing them."""
+
+    def stream(self, query: QueryTerms, passages: list[Passage]) -> Iterator[Delta | Answer]:
+        """The answer text in pieces, then the final :class:`Answer` (whose text they add up to).
+
+        Answerers that generate text (a language model) yield as they go; this
+        default computes the answer and hands it out a few words at a time.
+        """
+        answer = self.answer(query, passages)
+        yield from (Delta(piece) for piece in pieces(answer.answer))
+        yield answer
+
+
+def pieces(text: str, words_per_piece: int = 3) -> Iterator[str]:
+    """``text`` in small pieces that concatenate back to it exactly."""
+    tokens = re.findall(r"\S+\s*|\s+", text)
+    for i in range(0, len(tokens), words_per_piece):
+        yield "".join(tokens[i:i + words_per_piece])
 
 
 def not_found() -> Answer:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from bot.routes import core, errors, web
+from bot.routes import core, documents, errors, web
 from bot.service import ChatService
 from bot.settings import Settings
 
@@ -30,5 +30,6 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
     app.state.settings = settings or Settings()
     errors.install(app)
     app.include_router(core.router)
+    app.include_router(documents.router)
     app.include_router(web.router)
     return app

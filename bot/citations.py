@@ -30,6 +30,13 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Delta:
+    """A piece of answer text, streamed before the final :class:`Answer`."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Answer:
     answer: str
     answered: bool

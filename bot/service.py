@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import prompts
 from bot.answer import Answerer
-from bot.citations import Answer
+from bot.citations import Answer, Delta
 from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
@@ -35,13 +36,34 @@ class ChatService:
         return self.retriever.search(query, k)
 
     def chat(self, message: str, history: Sequence[Turn] = ()) -> Answer:
+        events = list(self.chat_stream(message, history))
+        answer = events[-1]
+        assert isinstance(answer, Answer)
+        return answer
+
+    def chat_stream(self, message: str, history: Sequence[Turn] = ()) -> Iterator[Delta | Answer]:
+        """Answer pieces as they are ready, then the final :class:`Answer`."""
         if not self.store.registry():
-            return Answer(prompts.load("no_documents.txt"), False)
+            yield Answer(prompts.load("no_documents.txt"), False)
+            return
         query = self.retriever.analyse(message)
-        return self.answerer.answer(query, self.retriever.search_terms(query, self.answer_k))
+        yield from self.answerer.stream(query, self.retriever.search_terms(query, self.answer_k))
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.document(doc_id)
+
+    def document_detail(self, doc_id: str) -> dict[str, Any] | None:
+        """A document for reading: metadata, section tree, full text and its passages."""
+        doc = self.store.document(doc_id)
+        if doc is None:
+            return None
+        passages = [
+            {"chunk_id": c.id, "section": c.section, "headings": list(c.headings), "kind": c.kind,
+             "page": c.page, "text": c.text}
+            for c in self.store.chunks_of(doc_id)
+        ]
+        return {**doc.summary(), "sections": doc.sections, "text": self.store.document_text(doc_id),
+                "passages": passages}

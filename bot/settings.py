@@ -42,3 +42,25 @@ class Settings(BaseSettings):
     # server
     host: str = Field(default="127.0.0.1", validation_alias=_env("CHIDAO_HOST"))
     port: int = Field(default=8000, validation_alias=_env("CHIDAO_PORT"))
+    upload_limit_mb: float = Field(default=25.0, gt=0, validation_alias=_env("CHIDAO_UPLOAD_LIMIT_MB"))
+
+    # messaging channels
+    telegram_bot_token: str | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_webhook_secret: str | None = Field(default=None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET"))
+    telegram_api_base: str = Field(default="https://api.telegram.org", validation_alias=_env("TELEGRAM_API_BASE"))
+    zalo_app_id: str | None = Field(default=None, validation_alias=_env("ZALO_APP_ID"))
+    zalo_oa_secret: str | None = Field(default=None, validation_alias=_env("ZALO_OA_SECRET"))
+    zalo_access_token: str | None = Field(default=None, validation_alias=_env("ZALO_ACCESS_TOKEN"))
+    zalo_api_base: str = Field(default="https://openapi.zalo.me", validation_alias=_env("ZALO_API_BASE"))
+
+    # optional language model
+    llm_provider: str = Field(default="none", validation_alias=_env("LLM_PROVIDER"))
+    llm_base_url: str | None = Field(default=None, validation_alias=_env("LLM_BASE_URL"))
+    llm_model: str | None = Field(default=None, validation_alias=_env("LLM_MODEL"))
+    llm_api_key: str | None = Field(default=None, validation_alias=_env("LLM_API_KEY"))
+    llm_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("LLM_TIMEOUT"))
+    llm_temperature: float = Field(default=0.1, ge=0, le=2, validation_alias=_env("LLM_TEMPERATURE"))
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        return int(self.upload_limit_mb * 1024 * 1024)

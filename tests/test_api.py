@@ -84,3 +84,39 @@ def test_web_chat_page_is_served(live_server):
     r = httpx.get(live_server.url + "/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert 'lang="vi"' in r.text
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    import json
+
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_chat_streams_server_sent_events(live_server):
+    with httpx.stream("POST", live_server.url + "/api/chat",
+                      json={"message": "Sở Y tế phải làm gì?", "stream": True}, timeout=60) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        text = "".join(r.iter_text())
+    events = parse_sse(text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "answer" and kinds.count("answer") == 1 and kinds.count("delta") >= 3
+    final = events[-1][1]
+    assert "".join(d["text"] for k, d in events if k == "delta") == final["answer"]
+    assert final["answered"] and final["citations"][0]["section"] == "III › 7. Sở Y tế"
+
+
+def test_document_detail_has_sections_text_and_passages(live_server):
+    body = httpx.get(live_server.url + "/api/documents/003_aab6fb287954f5ee").json()
+    assert body["doc_number"] == "/KH-BCĐ" and body["source"] == "003_aab6fb287954f5ee.txt"
+    tops = [node["section"] for node in body["sections"]]
+    assert "III" in tops and "Phần đầu văn bản" in tops
+    iii = next(node for node in body["sections"] if node["section"] == "III")
+    assert "III › 8. Sở Giáo dục và Đào tạo" in [child["section"] for child in iii["children"]]
+    assert "Sở Giáo dục và Đào tạo tổ chức triển khai" in body["text"]
+    sections = {p["section"] for p in body["passages"]}
+    assert "III › 8. Sở Giáo dục và Đào tạo" in sections
+    assert httpx.get(live_server.url + "/api/documents/khong-co").status_code == 404

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
+from bot.citations import Answer, Delta
 from bot.routes.deps import ServiceDep
 from bot.service import Turn
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -34,6 +40,7 @@ class HistoryTurn(BaseModel):
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=2000)
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
+    stream: bool = False
 
     @field_validator("message")
     @classmethod
@@ -54,13 +61,33 @@ async def search(body: SearchRequest, service: ServiceDep) -> dict[str, Any]:
     return {"query": body.query, "results": [p.to_dict() for p in passages]}
 
 
-@router.post("/api/chat")
-async def chat(body: ChatRequest, service: ServiceDep) -> dict[str, Any]:
+@router.post("/api/chat", response_model=None)
+async def chat(body: ChatRequest, service: ServiceDep) -> dict[str, Any] | StreamingResponse:
+    """The cited answer; with ``"stream": true``, Server-Sent Events (see :func:`sse_events`)."""
     history = [Turn(t.role, t.content) for t in body.history]
+    if body.stream:
+        return StreamingResponse(
+            sse_events(service.chat_stream(body.message, history)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     answer = await run_in_threadpool(service.chat, body.message, history)
     return answer.to_dict()
 
 
-@router.get("/api/documents")
-async def documents(service: ServiceDep) -> list[dict[str, Any]]:
-    return [d.summary() for d in await run_in_threadpool(service.documents)]
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def sse_events(events: Iterator[Delta | Answer]) -> Iterator[str]:
+    """``delta`` events ({"text": …}) as the answer grows, then one ``answer`` event with the
+    same object as the non-streaming response; ``error`` ({"detail": …}) if it fails midway."""
+    try:
+        for event in events:
+            if isinstance(event, Delta):
+                yield sse("delta", {"text": event.text})
+            else:
+                yield sse("answer", event.to_dict())
+    except Exception:  # the stream has started: report in-band, never a silent cut
+        log.exception("streaming answer failed")
+        yield sse("error", {"detail": "Lỗi máy chủ khi tạo câu trả lời. Vui lòng thử lại."})
