@@ -118,6 +118,39 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
         ctx.exit(1)
 
 
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="In dạng JSON.")
+@data_dir_option
+@click.pass_context
+def list_documents(ctx: click.Context, as_json: bool, data_dir: Path | None) -> None:
+    """Liệt kê văn bản đã nạp."""
+    from bot.wiring import build_store
+
+    docs = build_store(_settings(ctx, data_dir)).documents()
+    if as_json:
+        click.echo(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
+        return
+    if not docs:
+        click.echo("Chưa có văn bản nào.")
+    for d in docs:
+        click.echo(f"{d.id:32} {d.doc_type} {d.doc_number or '(chưa số)'} · {d.date or '—'} · {d.chunk_count} đoạn"
+                   f"\n{'':32} {d.title[:90]}")
+
+
+@main.command()
+@click.argument("ref")
+@data_dir_option
+@click.pass_context
+def remove(ctx: click.Context, ref: str, data_dir: Path | None) -> None:
+    """Xóa một văn bản theo mã (ID) hoặc đường dẫn/tên tệp."""
+    from bot.wiring import build_indexer
+
+    removed = build_indexer(_settings(ctx, data_dir)).remove(ref)
+    if removed is None:
+        raise click.ClickException(f"Không có văn bản '{ref}' (xem: chidao list).")
+    click.echo(f"Đã xóa {removed}.")
+
+
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="In đúng đối tượng JSON của POST /api/chat.")

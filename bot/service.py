@@ -9,6 +9,7 @@ from typing import Any
 import prompts
 from bot.answer import Answerer
 from bot.citations import Answer, Delta
+from vectorstore.indexer import Indexer, IngestResult
 from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
@@ -21,10 +22,18 @@ class Turn:
 
 
 class ChatService:
-    def __init__(self, store: Store, retriever: HybridRetriever, answerer: Answerer, answer_k: int = 6) -> None:
+    def __init__(
+        self,
+        store: Store,
+        retriever: HybridRetriever,
+        answerer: Answerer,
+        indexer: Indexer | None = None,
+        answer_k: int = 6,
+    ) -> None:
         self.store = store
         self.retriever = retriever
         self.answerer = answerer
+        self.indexer = indexer
         self.answer_k = answer_k
 
     def warm_up(self) -> None:
@@ -51,6 +60,17 @@ class ChatService:
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
+
+    def ingest(self, data: bytes, source: str) -> IngestResult:
+        """Ingest one file's bytes (uploads); the indexer keeps failures from touching the store."""
+        if self.indexer is None:
+            raise RuntimeError("this service was built without an indexer")
+        return self.indexer.ingest_bytes(data, source)
+
+    def remove(self, doc_id: str) -> str | None:
+        if self.indexer is None:
+            raise RuntimeError("this service was built without an indexer")
+        return self.indexer.remove(doc_id)
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.document(doc_id)

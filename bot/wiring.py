@@ -39,4 +39,4 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
         settings.min_coverage,
         document_passages=retriever.document_passages,
     )
-    return ChatService(store, retriever, answerer)
+    return ChatService(store, retriever, answerer, build_indexer(settings, store))

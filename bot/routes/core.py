@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot.citations import Answer, Delta
+from bot.routes.auth import ReaderDep
 from bot.routes.deps import ServiceDep
 from bot.service import Turn
 
@@ -56,13 +57,13 @@ def healthz() -> dict[str, str]:
 
 
 @router.post("/api/search")
-async def search(body: SearchRequest, service: ServiceDep) -> dict[str, Any]:
+async def search(body: SearchRequest, service: ServiceDep, _: ReaderDep) -> dict[str, Any]:
     passages = await run_in_threadpool(service.search, body.query, body.k)
     return {"query": body.query, "results": [p.to_dict() for p in passages]}
 
 
 @router.post("/api/chat", response_model=None)
-async def chat(body: ChatRequest, service: ServiceDep) -> dict[str, Any] | StreamingResponse:
+async def chat(body: ChatRequest, service: ServiceDep, _: ReaderDep) -> dict[str, Any] | StreamingResponse:
     """The cited answer; with ``"stream": true``, Server-Sent Events (see :func:`sse_events`)."""
     history = [Turn(t.role, t.content) for t in body.history]
     if body.stream:

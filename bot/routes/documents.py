@@ -1,26 +1,95 @@
-"""Document management: list, read one (metadata, section tree, text, passages)."""
+"""Document management: list, read, upload (multipart, one or many files), delete."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
-from bot.routes.deps import ServiceDep
+from bot.routes.auth import AdminDep, ReaderDep
+from bot.routes.deps import ServiceDep, SettingsDep
+from bot.service import ChatService
 
 router = APIRouter()
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+def safe_name(filename: str | None) -> str:
+    """The uploaded name reduced to a plain file name; it is only ever a label, never a path."""
+    name = unicodedata.normalize("NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1])
+    name = _UNSAFE.sub("_", name).strip(" ._")
+    return name[:150] or "tai-lieu"
+
+
+async def _read_limited(upload: UploadFile, limit: int) -> bytes | None:
+    """The upload's bytes, or None when it is larger than ``limit``."""
+    data = bytearray()
+    while chunk := await upload.read(1 << 20):
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
 
 @router.get("/api/documents")
-async def documents(service: ServiceDep) -> list[dict[str, Any]]:
+async def documents(service: ServiceDep, _: ReaderDep) -> list[dict[str, Any]]:
     return [d.summary() for d in await run_in_threadpool(service.documents)]
 
 
 @router.get("/api/documents/{doc_id}")
-async def document(doc_id: str, service: ServiceDep) -> dict[str, Any]:
+async def document(doc_id: str, service: ServiceDep, _: ReaderDep) -> dict[str, Any]:
     """Metadata, the section tree, the full text, and the passages with their sections."""
     detail = await run_in_threadpool(service.document_detail, doc_id)
     if detail is None:
         raise HTTPException(status_code=404, detail=f"Không có văn bản '{doc_id}'.")
     return detail
+
+
+@router.post("/api/documents")
+async def upload(request: Request, service: ServiceDep, settings: SettingsDep, _: AdminDep) -> JSONResponse:
+    """Ingest uploaded files. Each file is reported; a failed one changes nothing."""
+    limit = settings.upload_limit_bytes
+    async with request.form(max_files=50) as form:
+        uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        if not uploads:
+            raise HTTPException(422, "Không có tệp nào trong yêu cầu (multipart/form-data, trường 'files').")
+        results, codes = await _ingest_all(uploads, service, limit, settings.upload_limit_mb)
+    status = 200 if 200 in codes else codes[0]
+    body: dict[str, Any] = {"results": results}
+    if status != 200:
+        body["detail"] = "; ".join(f"{r['source']}: {r['reason']}" for r in results)
+    return JSONResponse(body, status_code=status)
+
+
+async def _ingest_all(
+    uploads: list[UploadFile], service: ChatService, limit: int, limit_mb: float
+) -> tuple[list[dict[str, Any]], list[int]]:
+    results: list[dict[str, Any]] = []
+    codes: list[int] = []
+    for item in uploads:
+        name = safe_name(item.filename)
+        data = await _read_limited(item, limit)
+        if data is None:
+            reason = f"tệp vượt quá giới hạn {limit_mb:g} MB"
+            results.append({"source": name, "status": "failed", "reason": reason})
+            codes.append(413)
+            continue
+        result = await run_in_threadpool(service.ingest, data, name)
+        results.append({"source": result.source, "status": result.status, "document_id": result.document_id,
+                        "chunks": result.chunks, "reason": result.reason})
+        codes.append(200 if result.ok else 422)
+    return results, codes
+
+
+@router.delete("/api/documents/{doc_id}")
+async def delete(doc_id: str, service: ServiceDep, _: AdminDep) -> dict[str, Any]:
+    removed = await run_in_threadpool(service.remove, doc_id)
+    if removed is None:
+        raise HTTPException(status_code=404, detail=f"Không có văn bản '{doc_id}'.")
+    return {"deleted": removed}
