@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.header import find_zones, read_meta
-from ingest.loaders import LoadedText, LoadError, loader_for
+from ingest.loaders import LoadedText, LoadError, load_bytes
 from ingest.models import Paragraph, ParsedDocument
 from ingest.normalize import Line, plain_text, split_paragraphs, strip_heading_marks, to_lines
 from ingest.sections import CLOSING, HEADER, build_paragraphs
@@ -40,7 +40,8 @@ def parse_loaded(loaded: LoadedText, source: str) -> ParsedDocument:
 
 
 def parse_bytes(data: bytes, source: str) -> ParsedDocument:
-    return parse_loaded(loader_for(source).load(data), source)
+    """Parse a file's bytes; the format comes from the content, ``source`` (the file name) names it."""
+    return parse_loaded(load_bytes(data, source), source)
 
 
 def parse_file(path: str | Path) -> ParsedDocument:

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(${CHIDAO_APT_PACKAGES:-})
+# OCR of scans and images (Tesseract with its Vietnamese model); DejaVu renders Vietnamese in test fixtures
+# chromium: the web chat's browser tests (Playwright drives it; no browser download)
+APT_PACKAGES=(${CHIDAO_APT_PACKAGES:-tesseract-ocr tesseract-ocr-vie fonts-dejavu-core chromium})
 
 apt_install() {
     local missing=()
