@@ -40,3 +40,25 @@ def fold_chars(text: str) -> str:
 def fold(text: str) -> str:
     """Lowercase, strip accents, ``đ`` -> ``d``, non-alphanumerics -> one space."""
     return _NON_ALNUM.sub(" ", fold_chars(unicodedata.normalize("NFC", text))).strip()
+
+
+_OCR_DIGITS = {"0": "o", "3": "a", "4": "a", "6": "o"}
+
+
+def repair_word(word: str) -> str:
+    """Undo common OCR slips in a folded word: digits inside letters ("v6i" -> "voi",
+    "t01" -> "toi"), and leading zeros of numbers ("06" -> "6")."""
+    if word.isdigit():
+        return word.lstrip("0") or "0"
+    if word == "s":  # "Sở" read by OCR as "S&" or "S:"
+        return "so"
+    if len(word) <= 7 and any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word):
+        return "".join(
+            ("l" if i == 0 else "i") if ch == "1" else _OCR_DIGITS.get(ch, ch) for i, ch in enumerate(word)
+        )
+    return word
+
+
+def folded_words(text: str) -> list[str]:
+    """Folded, OCR-repaired words; "%" reads as "phần trăm"."""
+    return [repair_word(w) for w in fold(text.replace("%", " phần trăm ")).split()]
