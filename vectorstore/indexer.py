@@ -18,17 +18,18 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from ingest.chunker import chunk_document
-from ingest.loaders import LoadError, supported_suffixes
+from ingest.loaders import LoadError, MissingDependency, supported_suffixes
 from ingest.models import ParsedDocument
 from ingest.pipeline import parse_bytes
+from ingest.tasks import TaskExtractor
 from vectorstore.embeddings import Embedder
-from vectorstore.records import DocumentRecord, StoredChunk, embedding_text
+from vectorstore.records import DocumentRecord, StoredChunk, StoredTask, embedding_text
 from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
 
 # Bump when parsing or chunking changes, so re-ingest rebuilds old versions.
-PIPELINE_VERSION = "p1"
+PIPELINE_VERSION = "p2"
 
 Progress = Callable[[int, int], None]  # (chunks just embedded, chunks in this file)
 
@@ -40,6 +41,7 @@ class IngestResult:
     document_id: str = ""
     chunks: int = 0
     reason: str = ""
+    server_fault: bool = False  # the file may be fine; this server lacks what reading it needs
 
     @property
     def ok(self) -> bool:
@@ -79,10 +81,13 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
 
 
 class Indexer:
-    def __init__(self, store: Store, embedder: Embedder, chunk_tokens: int = 400) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, chunk_tokens: int = 400, tasks: TaskExtractor | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
+        self.tasks = tasks or TaskExtractor()
 
     def ingest_file(self, path: Path, progress: Progress | None = None) -> IngestResult:
         try:
@@ -99,15 +104,19 @@ class Indexer:
             return IngestResult(source, "unchanged", doc_id, current.chunk_count)
         try:
             parsed = parse_bytes(data, source)
+        except MissingDependency as exc:
+            return IngestResult(source, "failed", doc_id, reason=str(exc), server_fault=True)
         except LoadError as exc:
             return IngestResult(source, "failed", doc_id, reason=str(exc))
         except Exception as exc:  # a parser bug must not take the other files down
             log.exception("parsing %s failed", source)
-            return IngestResult(source, "failed", doc_id, reason=f"lỗi khi phân tích: {exc}")
+            return IngestResult(source, "failed", doc_id, reason=f"lỗi khi phân tích: {exc}", server_fault=True)
         record, chunks = self._records(parsed, doc_id, version, len(data))
+        tasks = self._tasks(parsed, chunks)
         texts = [embedding_text(c, record) for c in chunks]
         vectors = self._embed(texts, progress)
         self.store.put_chunks(record, chunks, vectors)
+        self.store.put_tasks(tasks)
         self.store.commit(record, parsed.text)
         status = "updated" if current is not None else "added"
         log.info("%s %s (%d chunks)", status, source, len(chunks))
@@ -147,6 +156,27 @@ class Indexer:
             for c in chunks
         ]
         return record, stored
+
+    def _tasks(self, parsed: ParsedDocument, chunks: list[StoredChunk]) -> list[StoredTask]:
+        """Tasks of the document, each tied to the chunk whose text states it."""
+        by_section: dict[str, list[StoredChunk]] = {}
+        for chunk in chunks:
+            by_section.setdefault(chunk.section, []).append(chunk)
+        stored = []
+        for i, task in enumerate(self.tasks.extract(parsed)):
+            quote = " ".join(task.quote.split())
+            home = next((c for c in by_section.get(task.section, []) if quote in " ".join(c.text.split())), None)
+            if home is None:
+                log.debug("task quote not found in a chunk of %s: %.60s", task.section, task.quote)
+                continue
+            stored.append(StoredTask(
+                id=f"{home.document_id}:{home.version}:t{i:04d}", document_id=home.document_id,
+                version=home.version, agency_id=task.agency_id, agency_name=task.agency_name,
+                agency_kind=task.agency_kind, role=task.role, text=task.text, quote=task.quote,
+                section=task.section, chunk_id=home.id, deadlines=tuple(d.to_dict() for d in task.deadlines),
+                source=task.source, index=i,
+            ))
+        return stored
 
     def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
         vectors = []

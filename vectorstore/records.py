@@ -115,3 +115,42 @@ def embedding_text(chunk: StoredChunk, doc: DocumentRecord) -> str:
     if len(head) > EMBED_CONTEXT_CHARS:
         head = "…" + head[-EMBED_CONTEXT_CHARS:]
     return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+@dataclass(frozen=True)
+class StoredTask:
+    """A task extracted at ingest (see ``ingest.tasks``), tied to the chunk that states it."""
+
+    id: str
+    document_id: str
+    version: str
+    agency_id: str
+    agency_name: str
+    agency_kind: str
+    role: str
+    text: str
+    quote: str
+    section: str
+    chunk_id: str
+    deadlines: tuple[dict[str, Any], ...] = ()
+    source: str = "assignment"
+    index: int = 0
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id, "version": self.version, "agency_id": self.agency_id,
+            "agency_name": self.agency_name, "agency_kind": self.agency_kind, "role": self.role,
+            "quote": self.quote, "section": self.section, "chunk_id": self.chunk_id,
+            "deadlines": json.dumps(list(self.deadlines), ensure_ascii=False), "source": self.source,
+            "index": self.index, "has_deadline": bool(self.deadlines),
+        }
+
+    @classmethod
+    def from_metadata(cls, task_id: str, text: str, meta: dict[str, Any]) -> StoredTask:
+        return cls(
+            id=task_id, document_id=meta["document_id"], version=meta["version"], agency_id=meta["agency_id"],
+            agency_name=meta.get("agency_name", ""), agency_kind=meta.get("agency_kind", "agency"),
+            role=meta.get("role", ""), text=text, quote=meta.get("quote", ""), section=meta.get("section", ""),
+            chunk_id=meta.get("chunk_id", ""), deadlines=tuple(json.loads(meta.get("deadlines") or "[]")),
+            source=meta.get("source", "assignment"), index=int(meta.get("index", 0)),
+        )

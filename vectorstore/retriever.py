@@ -22,7 +22,7 @@ from vectorstore.fusion import Fusion, ScoreFusion
 from vectorstore.lexical import LexicalIndex
 from vectorstore.records import DocumentRecord, StoredChunk, index_text
 from vectorstore.store import Store
-from vectorstore.text import Lexicon, QueryTerms, analyse_query, default_lexicon, passage_terms, words
+from vectorstore.text import Lexicon, QueryTerms, analyse_query, default_lexicon, names_place, passage_terms
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,7 @@ class HybridRetriever(Retriever):
         den_score = dict(dense)
         registry = self.store.registry()
         query_terms = set(q.terms)
-        folded_query = " " + " ".join(q.words) + " "
-        named = {d.id for d in registry.values() if _names_place(folded_query, d.place)}
+        named = {d.id for d in registry.values() if names_place(q.words, d.place)}
         out: list[Passage] = []
         for cid, score in self.fusion.fuse(lexical, dense):
             chunk = chunks.get(cid)
@@ -164,12 +163,6 @@ class HybridRetriever(Retriever):
         total = sum(index.idf(t) for t in terms)
         hit = sum(index.idf(t) for t in terms if t in query_terms)
         return hit / total if total else 0.0
-
-
-def _names_place(folded_query: str, place: str) -> bool:
-    """True when the question names the document's place ("... tỉnh Lai Châu ...")."""
-    place_words = words(place)
-    return len(place_words) >= 2 and f" {' '.join(place_words)} " in folded_query
 
 
 class LangChainRetriever(BaseRetriever):

@@ -27,7 +27,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from vectorstore.embeddings import ChromaEmbedding, Embedder, NoEmbedding
-from vectorstore.records import DocumentRecord, StoredChunk
+from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Store:
             embedding_function=ChromaEmbedding(embedder),
         )
         self._docs = client.get_or_create_collection(f"documents-{embedder.key}", embedding_function=NoEmbedding())
+        self._tasks = client.get_or_create_collection(f"tasks-{embedder.key}", embedding_function=NoEmbedding())
         self._lock = threading.RLock()
         self._registry: dict[str, DocumentRecord] | None = None
         self._registry_at = 0.0
@@ -112,12 +113,25 @@ class Store:
                     metadatas=[c.to_metadata(doc) for c in part],
                 )
 
+    def put_tasks(self, tasks: list[StoredTask]) -> None:
+        """Write a version's tasks; like its chunks, invisible until :meth:`commit`."""
+        with self._lock:
+            for start in range(0, len(tasks), self._batch):
+                part = tasks[start:start + self._batch]
+                self._tasks.upsert(
+                    ids=[t.id for t in part], documents=[t.text or " " for t in part],
+                    embeddings=[np.ones(1, dtype=np.float32) for _ in part],
+                    metadatas=[t.to_metadata() for t in part],
+                )
+
     def commit(self, doc: DocumentRecord, text: str) -> None:
         """Make ``doc.version`` the live version of the document, then drop other versions."""
         with self._lock:
             self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[doc.to_metadata()])
             self._invalidate()
-            self._chunks.delete(where={"$and": [{"document_id": doc.id}, {"version": {"$ne": doc.version}}]})
+            stale = {"$and": [{"document_id": doc.id}, {"version": {"$ne": doc.version}}]}
+            self._chunks.delete(where=stale)
+            self._tasks.delete(where=stale)
 
     def remove(self, doc_id: str) -> bool:
         with self._lock:
@@ -126,21 +140,25 @@ class Store:
             self._docs.delete(ids=[doc_id])
             self._invalidate()
             self._chunks.delete(where={"document_id": doc_id})
+            self._tasks.delete(where={"document_id": doc_id})
             return True
 
     def collect_garbage(self) -> int:
-        """Delete chunks no registry record names (left by an interrupted ingest)."""
+        """Delete chunks and tasks no registry record names (left by an interrupted ingest)."""
         with self._lock:
             self._invalidate()
             live = {d.id: d.version for d in self.registry().values()}
-            got = self._chunks.get(include=["metadatas"])
-            stale = [
-                cid for cid, meta in zip(got["ids"], got["metadatas"] or [])
-                if live.get((meta or {}).get("document_id")) != (meta or {}).get("version")
-            ]
-            for start in range(0, len(stale), self._batch):
-                self._chunks.delete(ids=stale[start:start + self._batch])
-            return len(stale)
+            removed = 0
+            for collection in (self._chunks, self._tasks):
+                got = collection.get(include=["metadatas"])
+                stale = [
+                    cid for cid, meta in zip(got["ids"], got["metadatas"] or [])
+                    if live.get((meta or {}).get("document_id")) != (meta or {}).get("version")
+                ]
+                for start in range(0, len(stale), self._batch):
+                    collection.delete(ids=stale[start:start + self._batch])
+                removed += len(stale) if collection is self._chunks else 0
+            return removed
 
     # -- reads ------------------------------------------------------------
 
@@ -163,6 +181,18 @@ class Store:
             for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         ]
         return sorted((c for c in chunks if self._live(c)), key=lambda c: c.index)
+
+    def live_tasks(self) -> list[StoredTask]:
+        got = self._tasks.get(include=["metadatas", "documents"])
+        tasks = [
+            StoredTask.from_metadata(tid, text or "", dict(meta or {}))
+            for tid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
+        registry = self.registry()
+        return sorted(
+            (t for t in tasks if (d := registry.get(t.document_id)) is not None and d.version == t.version),
+            key=lambda t: (t.document_id, t.index),
+        )
 
     def get_chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
         ids = list(dict.fromkeys(ids))

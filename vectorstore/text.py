@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from ingest.folding import fold
+from ingest.agencies import AgencyRegistry
+from ingest.folding import folded_words
 
 _ROMAN_QUARTERS = {"1": "i", "2": "ii", "3": "iii", "4": "iv"}
-_OCR_DIGITS = {"0": "o", "3": "a", "4": "a", "6": "o"}
-_HAS_LETTER = re.compile(r"[a-z]")
-_HAS_DIGIT = re.compile(r"\d")
 
 # Words that ask rather than say; they carry no content to match.
 QUESTION_WORDS = frozenset("gi nao ai sao vay".split())
@@ -41,38 +39,22 @@ FUNCTION_WORDS = frozenset(
 )
 
 
-def _repair(word: str) -> str:
-    if _HAS_DIGIT.search(word) and _HAS_LETTER.search(word) and len(word) <= 7:
-        chars = []
-        for i, ch in enumerate(word):
-            if ch == "1":
-                chars.append("l" if i == 0 else "i")
-            else:
-                chars.append(_OCR_DIGITS.get(ch, ch))
-        return "".join(chars)
-    if word.isdigit() and len(word) > 1:
-        return word.lstrip("0") or "0"
-    return word
-
-
 def words(text: str) -> list[str]:
-    """Folded, repaired words of ``text``."""
-    raw = fold(text.replace("%", " phần trăm ")).split()
+    """Folded, repaired words of ``text``; quarters as "quy i" .. "quy iv"."""
     out: list[str] = []
-    for word in raw:
+    for word in folded_words(text):
         if re.fullmatch(r"q[1-4]", word):
             out.extend(["quy", _ROMAN_QUARTERS[word[1]]])
-            continue
-        if out and out[-1] == "quy" and word in _ROMAN_QUARTERS:
+        elif out and out[-1] == "quy" and word in _ROMAN_QUARTERS:
             out.append(_ROMAN_QUARTERS[word])
-            continue
-        out.append(_repair(word))
+        else:
+            out.append(word)
     return out
 
 
 # Question frames: they say what kind of answer is wanted, not what it is about.
-_FRAMES = re.compile(
-    r"\b(?:(?:co )?(?:trach nhiem|nhiem vu|vai tro) (?:gi|nao)"
+FRAMES = re.compile(
+    r"\b(?:(?:co )?(?:trach nhiem|nhiem vu|vai tro) (?:gi|nao)|(?:chiu|co) trach nhiem|phu trach|do ai"
     r"|(?:phai |can |se |duoc )?lam (?:nhung )?gi|(?:nhung )?viec gi|(?:ngay|thang|nam|quy) nao"
     r"|(?:gom |la )?nhung gi|la gi|nhu the nao|the nao|bao nhieu|(?:hay )?cho biet|xin hoi|khi nao|bao gio)\b"
 )
@@ -83,7 +65,7 @@ def segments(folded_words: list[str], english: bool = False) -> list[list[str]]:
     text = " ".join(folded_words)
     stop = QUESTION_WORDS | ENGLISH_STOPWORDS if english else QUESTION_WORDS
     parts = []
-    for piece in _FRAMES.split(text):
+    for piece in FRAMES.split(text):
         current: list[str] = []
         for word in piece.split():
             if word in stop:
@@ -200,10 +182,11 @@ def analyse_query(text: str, lexicon: Lexicon | None = None) -> QueryTerms:
     english = looks_english(text)
     parts = segments(words(text), english)
     seq = [w for part in parts for w in part]
-    extra = lexicon.expand_abbreviations(seq)
+    agencies = AgencyRegistry.default().alias_expansions(text, units=english)  # "Sở GD&ĐT", "Department of …"
+    extra = lexicon.expand_abbreviations(seq) + agencies
     translated: list[str] = []
     if english:
-        translated = lexicon.translate(re.findall(r"[a-z0-9'-]+", text.lower()))
+        translated = lexicon.translate(re.findall(r"[a-z0-9'-]+", text.lower())) + agencies
     terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
     terms = [t for t in terms if t not in FUNCTION_WORDS]
     all_words = tuple(seq + extra + translated)
@@ -211,3 +194,10 @@ def analyse_query(text: str, lexicon: Lexicon | None = None) -> QueryTerms:
     content = frozenset(w for w in base if w not in QUESTION_WORDS and w not in FUNCTION_WORDS)
     dense_text = text if not translated else f"{text} ({' '.join(translated)})"
     return QueryTerms(text, all_words, tuple(terms), content, english, dense_text, tuple(translated))
+
+
+
+def names_place(query_words: tuple[str, ...] | list[str], place: str) -> bool:
+    """True when the question names a document's place ("… tỉnh Lai Châu …"); two words at least."""
+    place_words = words(place)
+    return len(place_words) >= 2 and f" {' '.join(place_words)} " in f" {' '.join(query_words)} "

@@ -1,0 +1,112 @@
+"""Look up tasks by agency and deadlines by date, from the tasks the store holds.
+
+Built from the store's live tasks and rebuilt when the set of live documents
+changes (the store's fingerprint), like the lexical index.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from ingest.agencies import AgencyRegistry
+from ingest.deadlines import Deadline
+from vectorstore.records import DocumentRecord, StoredTask
+from vectorstore.store import Store
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: StoredTask
+    document: DocumentRecord
+    deadlines: tuple[Deadline, ...]
+
+
+@dataclass(frozen=True)
+class AgencySummary:
+    id: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    task_count: int
+    lead_count: int
+    deadline_count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "aliases": list(self.aliases),
+                "task_count": self.task_count, "lead_count": self.lead_count, "deadline_count": self.deadline_count}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One due day of one deadline of one task."""
+
+    day: date
+    view: TaskView
+    deadline: Deadline
+
+
+class TaskIndex:
+    def __init__(self, store: Store, registry: AgencyRegistry | None = None) -> None:
+        self.store = store
+        self.registry = registry or AgencyRegistry.default()
+        self._key = ""
+        self._views: list[TaskView] = []
+        self._lock = threading.Lock()
+
+    def views(self) -> list[TaskView]:
+        key = self.store.fingerprint()
+        with self._lock:
+            if key != self._key:
+                registry = self.store.registry()
+                self._views = [
+                    TaskView(t, registry[t.document_id], tuple(Deadline.from_dict(d) for d in t.deadlines))
+                    for t in self.store.live_tasks() if t.document_id in registry
+                ]
+                self._key = key
+            return self._views
+
+    def resolve(self, ref: str) -> str | None:
+        """An agency id from an id, a name or an alias ("Sở GD&ĐT", "Department of Education")."""
+        known = {v.task.agency_id for v in self.views()}
+        if ref in known or self.registry.get(ref):
+            return ref
+        mentions = self.registry.find(ref)
+        if mentions:
+            return mentions[0].agency.id
+        ad_hoc = self.registry.ad_hoc(ref).id
+        return ad_hoc if ad_hoc in known else None
+
+    def agencies(self) -> list[AgencySummary]:
+        counts: dict[str, list[TaskView]] = {}
+        for view in self.views():
+            counts.setdefault(view.task.agency_id, []).append(view)
+        out = []
+        for agency_id, views in counts.items():
+            known = self.registry.get(agency_id)
+            out.append(AgencySummary(
+                agency_id, known.name if known else views[0].task.agency_name,
+                known.kind if known else views[0].task.agency_kind, known.aliases if known else (),
+                len(views), sum(1 for v in views if v.task.role == "chủ trì" and v.task.source != "partner"),
+                sum(1 for v in views if v.deadlines),
+            ))
+        return sorted(out, key=lambda a: (a.kind != "agency", -a.task_count, a.name))
+
+    def tasks_for(self, agency_id: str) -> list[TaskView]:
+        return [v for v in self.views() if v.task.agency_id == agency_id]
+
+    def occurrences(
+        self, first: date | None = None, last: date | None = None, agency_id: str | None = None
+    ) -> list[Occurrence]:
+        """Due days in ``[first, last]`` (yearly deadlines expanded), earliest first."""
+        views = [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
+        if first is None or last is None:
+            years = [d.due.year for v in views for d in v.deadlines if d.due]
+            first = first or date(min(years, default=date.today().year), 1, 1)
+            last = last or date(max(years, default=date.today().year) + 1, 12, 31)
+        out = [
+            Occurrence(day, view, deadline)
+            for view in views for deadline in view.deadlines for day in deadline.occurrences(first, last)
+        ]
+        return sorted(out, key=lambda o: (o.day, o.view.task.agency_name, o.view.task.index))
