@@ -1,0 +1,107 @@
+"""JSON over HTTP to a messaging provider, retried with backoff when the provider is busy or down.
+
+Retried: connection errors, timeouts, HTTP 429 and 5xx. A 429 that says how long to wait
+(Telegram's ``parameters.retry_after``, or a ``Retry-After`` header) is waited out, up to
+``RetryPolicy.max_wait``. Anything else is the caller's to judge.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # tries in all, the first included
+    base_delay: float = 0.5  # doubled after each failed try
+    max_delay: float = 8.0  # cap on the backoff between tries
+    max_wait: float = 60.0  # a longer retry_after than this is not waited out
+
+    def backoff(self, failures: int) -> float:
+        return min(self.max_delay, self.base_delay * 2 ** (failures - 1))
+
+
+class UpstreamError(Exception):
+    """The provider did not accept the request (after retries, where retrying made sense)."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def retry_after(response: httpx.Response, body: Any) -> float | None:
+    """Seconds the provider asks us to wait, if it says."""
+    if isinstance(body, dict):
+        params = body.get("parameters")
+        if isinstance(params, dict) and isinstance(params.get("retry_after"), int | float):
+            return float(params["retry_after"])
+    header = response.headers.get("Retry-After", "")
+    return float(header) if header.strip().isdigit() else None
+
+
+class JsonClient:
+    """POSTs JSON to ``base_url + path`` and returns the decoded JSON answer of a 2xx response."""
+
+    def __init__(
+        self,
+        base_url: str,
+        name: str,
+        *,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = name  # for log lines; never the URL, which may hold a token
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers or {})
+
+    def post(self, path: str, payload: dict[str, Any], *, timeout: float | None = None, what: str = "") -> Any:
+        what = what or path.rsplit("/", 1)[-1]
+        failures = 0
+        while True:
+            try:
+                response = self._http.post(path, json=payload, timeout=timeout or self.timeout)
+            except httpx.TransportError as exc:
+                failures += 1
+                problem, wait = f"{type(exc).__name__}", self.retry.backoff(failures)
+            else:
+                body = _json(response)
+                if response.is_success:
+                    return body
+                if response.status_code != 429 and response.status_code < 500:
+                    raise UpstreamError(f"{self.name} {what}: HTTP {response.status_code}", response.status_code, body)
+                failures += 1
+                problem = f"HTTP {response.status_code}"
+                asked = retry_after(response, body)
+                if asked is not None and asked > self.retry.max_wait:
+                    log.error("%s %s: %s, asked to wait %.0fs; giving up", self.name, what, problem, asked)
+                    raise UpstreamError(f"{self.name} {what}: {problem}", response.status_code, body)
+                wait = asked if asked is not None else self.retry.backoff(failures)
+            if failures >= self.retry.attempts:
+                log.error("%s %s: %s after %d tries; giving up", self.name, what, problem, failures)
+                raise UpstreamError(f"{self.name} {what}: {problem} after {failures} tries")
+            log.warning("%s %s: %s; retrying in %.1fs (try %d of %d)",
+                        self.name, what, problem, wait, failures + 1, self.retry.attempts)
+            self.sleep(wait)
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,159 @@
+"""``chidao telegram …``: long polling, and registering the webhook with Telegram."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramApi
+    from bot.settings import Settings
+
+WEBHOOK_PATH = "/webhooks/telegram"
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Thư mục dữ liệu (mặc định: CHIDAO_DATA_DIR hoặc ~/.local/share/chidao).",
+)
+
+
+def _settings(ctx: click.Context, data_dir: Path | None) -> Settings:
+    from bot.cli import _settings as settings_of
+
+    settings = settings_of(ctx, data_dir)
+    if not settings.telegram_bot_token:
+        raise click.ClickException("Chưa đặt TELEGRAM_BOT_TOKEN (mã bot lấy từ @BotFather).")
+    return settings
+
+
+def _api(settings: Settings) -> TelegramApi:
+    from bot.channels.telegram import TelegramApi
+
+    assert settings.telegram_bot_token
+    return TelegramApi(settings.telegram_bot_token, settings.telegram_api_base)
+
+
+def _refused(exc: Exception) -> click.ClickException:
+    body = getattr(exc, "body", None)
+    description = body.get("description") if isinstance(body, dict) else None
+    return click.ClickException(f"Telegram từ chối: {description or exc}")
+
+
+def webhook_url(url: str) -> str:
+    """The URL as given, or with ``/webhooks/telegram`` added when it names only the server."""
+    parts = urlsplit(url)
+    if parts.path in ("", "/"):
+        return urlunsplit(parts._replace(path=WEBHOOK_PATH))
+    return url
+
+
+@click.group()
+def telegram() -> None:
+    """Kênh Telegram: nhận tin nhắn bằng long polling, đặt hoặc gỡ webhook."""
+
+
+@telegram.command()
+@click.option("--timeout", default=30, show_default=True, type=click.IntRange(0, 50),
+              help="Số giây mỗi lần chờ tin nhắn mới (long polling).")
+@click.option("--once", is_flag=True, help="Nhận và trả lời một lượt tin nhắn rồi thoát.")
+@data_dir_option
+@click.pass_context
+def poll(ctx: click.Context, timeout: int, once: bool, data_dir: Path | None) -> None:
+    """Nhận tin nhắn bằng getUpdates (không cần HTTPS công khai) và trả lời."""
+    from bot.channels.history import ChannelStore
+    from bot.channels.hub import build_telegram
+    from bot.channels.telegram_poll import PollerStopped, TelegramPoller
+    from bot.wiring import build_service
+
+    settings = _settings(ctx, data_dir)
+    service = build_service(settings)
+    service.warm_up()
+    store = ChannelStore.in_dir(settings.data_dir)
+    bot = build_telegram(settings, service, store)
+    assert bot is not None
+    poller = TelegramPoller(bot, timeout=timeout)
+    click.echo("Đang nhận tin nhắn Telegram (getUpdates). Nhấn Ctrl+C để dừng.", err=True)
+    try:
+        poller.run(once=once)
+    except PollerStopped as exc:
+        if exc.status == 409:
+            raise click.ClickException(
+                "Telegram không cho nhận tin bằng getUpdates: bot đang đặt webhook hoặc một tiến trình poll "
+                f"khác đang chạy ({exc}). Gỡ webhook bằng 'chidao telegram delete-webhook' rồi chạy lại."
+            ) from exc
+        raise click.ClickException(f"TELEGRAM_BOT_TOKEN không hợp lệ hoặc bị từ chối ({exc}).") from exc
+    except KeyboardInterrupt:
+        click.echo("Đã dừng.", err=True)
+    finally:
+        bot.close()
+        store.close()
+        logging.getLogger(__name__).info("telegram poller stopped at offset %s", poller.offset)
+
+
+@telegram.command("set-webhook")
+@click.argument("url")
+@click.option("--drop-pending", is_flag=True, help="Bỏ các tin nhắn đang chờ trên Telegram.")
+@data_dir_option
+@click.pass_context
+def set_webhook(ctx: click.Context, url: str, drop_pending: bool, data_dir: Path | None) -> None:
+    """Đăng ký URL (HTTPS công khai) nhận webhook, kèm TELEGRAM_WEBHOOK_SECRET."""
+    from bot.channels.http import UpstreamError
+    from bot.channels.telegram import SECRET_FORMAT
+
+    settings = _settings(ctx, data_dir)
+    secret = settings.telegram_webhook_secret or ""
+    if not SECRET_FORMAT.match(secret):
+        raise click.ClickException(
+            "TELEGRAM_WEBHOOK_SECRET chưa đặt hoặc không hợp lệ: 1–256 ký tự, chỉ gồm A-Z, a-z, 0-9, _ và -."
+        )
+    target = webhook_url(url)
+    api = _api(settings)
+    try:
+        api.set_webhook(target, secret, drop_pending)
+    except UpstreamError as exc:
+        raise _refused(exc) from exc
+    finally:
+        api.close()
+    click.echo(f"Đã đặt webhook Telegram: {target}")
+
+
+@telegram.command("delete-webhook")
+@click.option("--drop-pending", is_flag=True, help="Bỏ các tin nhắn đang chờ trên Telegram.")
+@data_dir_option
+@click.pass_context
+def delete_webhook(ctx: click.Context, drop_pending: bool, data_dir: Path | None) -> None:
+    """Gỡ webhook (để dùng 'chidao telegram poll')."""
+    from bot.channels.http import UpstreamError
+
+    api = _api(_settings(ctx, data_dir))
+    try:
+        api.delete_webhook(drop_pending)
+    except UpstreamError as exc:
+        raise _refused(exc) from exc
+    finally:
+        api.close()
+    click.echo("Đã gỡ webhook Telegram.")
+
+
+@telegram.command("webhook-info")
+@data_dir_option
+@click.pass_context
+def webhook_info(ctx: click.Context, data_dir: Path | None) -> None:
+    """Xem webhook đang đặt, số tin đang chờ và lỗi gần nhất Telegram ghi nhận."""
+    from bot.channels.http import UpstreamError
+
+    api = _api(_settings(ctx, data_dir))
+    try:
+        info = api.webhook_info()
+    except UpstreamError as exc:
+        raise _refused(exc) from exc
+    finally:
+        api.close()
+    click.echo(f"URL:            {info.get('url') or '(chưa đặt)'}")
+    click.echo(f"Tin đang chờ:   {info.get('pending_update_count', 0)}")
+    if info.get("last_error_message"):
+        click.echo(f"Lỗi gần nhất:   {info['last_error_message']}")

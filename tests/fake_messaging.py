@@ -1,0 +1,246 @@
+"""Fake Telegram Bot API and Zalo OA API: small HTTP servers on loopback speaking their wire formats.
+
+They record every request (path, headers, JSON body, arrival time) and can be scripted to
+answer the next calls of a method with an error status, or only after a delay (a timeout
+for a client with a shorter one).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str  # Telegram method, or the Zalo path's last part ("cs")
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float  # time.monotonic() on arrival
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    delay: float = 0.0
+
+
+@dataclass
+class FakeApi:
+    """Base: records calls, plays scripted replies, else the subclass's default reply."""
+
+    calls: list[Call] = field(default_factory=list)
+    _scripts: dict[str, deque[Reply]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self._lock)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = json.loads(raw) if raw else None
+                call = Call(self.path.rsplit("/", 1)[-1], self.path, {k.lower(): v for k, v in self.headers.items()},
+                            body, time.monotonic())
+                reply = fake._record(call)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                data = json.dumps(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def script(self, method: str, *replies: Reply) -> None:
+        """The next calls of ``method`` get these replies, in order; later ones the default."""
+        with self._lock:
+            self._scripts.setdefault(method, deque()).extend(replies)
+
+    def _record(self, call: Call) -> Reply:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+            script = self._scripts.get(call.method)
+            scripted = script.popleft() if script else None
+        return scripted or self.default(call)
+
+    def default(self, call: Call) -> Reply:
+        raise NotImplementedError
+
+    def of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int, timeout: float = 30.0) -> list[Call]:
+        """The first ``count`` calls of ``method``, waiting for them to arrive."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [c for c in self.calls if c.method == method]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(found)} {method} calls after {timeout}s, expected {count}")
+                self._changed.wait(left)
+
+
+class FakeTelegram(FakeApi):
+    """``POST /bot{token}/METHOD``; getUpdates serves queued updates from the offset on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates: list[dict[str, Any]] = []
+        self._message_id = 1000
+
+    def push(self, *updates: dict[str, Any]) -> None:
+        with self._lock:
+            self.updates.extend(updates)
+
+    def default(self, call: Call) -> Reply:
+        body = call.body or {}
+        if call.method == "sendMessage":
+            with self._lock:
+                self._message_id += 1
+                mid = self._message_id
+            return Reply(200, {"ok": True, "result": {
+                "message_id": mid, "date": int(time.time()), "chat": {"id": body.get("chat_id"), "type": "private"},
+                "text": body.get("text")}})
+        if call.method == "getUpdates":
+            offset = body.get("offset")
+            with self._lock:
+                if offset is not None:  # as Telegram: an offset confirms every earlier update
+                    self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                pending = list(self.updates)
+            return Reply(200, {"ok": True, "result": pending})
+        if call.method == "getWebhookInfo":
+            return Reply(200, {"ok": True, "result": {"url": "", "pending_update_count": 0}})
+        if call.method in {"setWebhook", "deleteWebhook"}:
+            return Reply(200, {"ok": True, "result": True, "description": "Webhook was set"})
+        return Reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+    def token_of(self, call: Call) -> str:
+        return call.path.split("/")[1].removeprefix("bot")
+
+
+class FakeZalo(FakeApi):
+    """``POST /v3.0/oa/message/cs`` with the ``access_token`` header."""
+
+    def default(self, call: Call) -> Reply:
+        if call.path != "/v3.0/oa/message/cs":
+            return Reply(404, {"error": 404, "message": "not found"})
+        user_id = ((call.body or {}).get("recipient") or {}).get("user_id")
+        return Reply(200, {"error": 0, "message": "Success",
+                           "data": {"message_id": f"m{len(self.calls)}", "user_id": user_id}})
+
+
+def telegram_error(status: int, description: str, retry_after: int | None = None, delay: float = 0.0) -> Reply:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return Reply(status, body, delay)
+
+
+class ServiceProxy:
+    """The real (seeded) service, seen through a test's lens: records each chat call, and can
+    answer slowly or pad the answer (to force one longer than a message)."""
+
+    def __init__(self, inner: Any, *, delay: float = 0.0, repeat: int = 1) -> None:
+        self.inner = inner
+        self.delay = delay
+        self.repeat = repeat
+        self.chats: list[tuple[str, list[Any]]] = []
+        self.answers: list[Any] = []
+
+    def chat(self, message: str, history: Any = ()) -> Any:
+        import dataclasses
+
+        self.chats.append((message, list(history)))
+        time.sleep(self.delay)
+        answer = self.inner.chat(message, history)
+        if self.repeat > 1:
+            answer = dataclasses.replace(answer, answer="\n\n".join([answer.answer] * self.repeat))
+        self.answers.append(answer)
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def check_telegram_html(text: str) -> None:
+    """Only <b>, <i>, <code>, properly nested; every other <, > and & escaped."""
+    import re
+
+    stack: list[str] = []
+    for closing, tag in re.findall(r"<(/?)(\w+)>", text):
+        assert tag in {"b", "i", "code"}, tag
+        if closing:
+            assert stack and stack.pop() == tag, text
+        else:
+            stack.append(tag)
+    assert not stack, text
+    bare = re.sub(r"</?(?:b|i|code)>", "", text)
+    assert "<" not in bare and ">" not in bare, bare
+    assert not re.search(r"&(?!(?:lt|gt|amp);)", bare), bare
+
+
+def answer_text(answer: Any) -> str:
+    """The answer's text as a channel shows it, markup removed."""
+    from bot.channels.formatting import PLAIN, parse_markdown
+
+    return PLAIN.render(parse_markdown(answer.answer))
+
+
+def check_sources(text: str, answer: Any) -> None:
+    """Under the answer, every citation as ``[n] type – title`` with its số hiệu and section."""
+    assert answer.citations, "expected a cited answer"
+    body, sources = text.split("Nguồn trích dẫn:")
+    for c in answer.citations:
+        doc, chunk = c.passage.document, c.passage.chunk
+        assert f"[{c.n}]" in body
+        head = " – ".join(p for p in (doc.doc_type, doc.title) if p) or doc.source
+        entry = sources.split(f"[{c.n}] ", 1)[1]
+        assert entry.startswith(head), (entry[:80], head)
+        assert (f"Số hiệu: {doc.doc_number}" if doc.doc_number else f"Tệp: {doc.source}") in entry
+        assert f"Mục: {chunk.section}" in entry
+
+
+def check_cut_at_line_ends(parts: list[str], full: str) -> None:
+    """The parts are ``full`` in order, each ending where a line of ``full`` ends."""
+    pos = 0
+    for part in parts:
+        start = full.index(part.strip(), pos)
+        assert not full[pos:start].strip(), full[pos:start]
+        pos = start + len(part.strip())
+        assert pos == len(full) or full[pos] == "\n", (part[-40:], full[pos:pos + 40])
+    assert not full[pos:].strip()
