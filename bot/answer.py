@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 
 import prompts
 from bot.citations import Answer, Citation, Delta
-from bot.extract import best_span, coverage, intents, lead_span, query_weights, score_units, support
+from bot.extract import (
+    best_span,
+    coverage,
+    intents,
+    lead_span,
+    open_terms,
+    query_weights,
+    score_units,
+    support,
+)
 from ingest.folding import fold
 from vectorstore.retriever import Passage
 from vectorstore.text import QueryTerms
@@ -33,9 +42,13 @@ class Answerer(ABC):
         Answerers that generate text (a language model) yield as they go; this
         default computes the answer and hands it out a few words at a time.
         """
-        answer = self.answer(query, passages)
-        yield from (Delta(piece) for piece in pieces(answer.answer))
-        yield answer
+        yield from stream_answer(self.answer(query, passages))
+
+
+def stream_answer(answer: Answer) -> Iterator[Delta | Answer]:
+    """A ready answer as a stream: its text a few words at a time, then the answer itself."""
+    yield from (Delta(piece) for piece in pieces(answer.answer))
+    yield answer
 
 
 def pieces(text: str, words_per_piece: int = 3) -> Iterator[str]:
@@ -128,7 +141,9 @@ class ExtractiveAnswerer(Answerer):
         scored = []
         for p in passages:
             units = score_units(p, weights, wanted)
-            if "duty" in wanted and p.chunk.kind == "body" and p.heading_match >= HEADING_MATCH:
+            about_section = p.chunk.kind == "body" and p.heading_match >= HEADING_MATCH
+            open_words = [t for t in open_terms(p, weights) if "_" not in t]  # pairs vary with phrasing
+            if about_section and ("duty" in wanted or not open_words):
                 p = self._section_start(p)
                 start, end, best = lead_span(score_units(p, weights, wanted))
             else:

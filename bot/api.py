@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from bot.routes import core, documents, errors, web
+from bot.channels.hub import build_channels
+from bot.routes import agencies, core, documents, errors, feedback, openai_compat, web
+from bot.routes.webhooks import router as webhooks_router
 from bot.service import ChatService
 from bot.settings import Settings
 
@@ -24,12 +26,18 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
         await run_in_threadpool(service.warm_up)
         log.info("chidao ready: %d documents", len(service.documents()))
         yield
+        app.state.channels.close()
 
     app = FastAPI(title="chidao", version="0.1.0", lifespan=lifespan)
     app.state.service = service
     app.state.settings = settings or Settings()
+    app.state.channels = build_channels(app.state.settings, service)
     errors.install(app)
     app.include_router(core.router)
     app.include_router(documents.router)
+    app.include_router(agencies.router)
+    app.include_router(feedback.router)
     app.include_router(web.router)
+    app.include_router(openai_compat.router)
+    app.include_router(webhooks_router)
     return app

@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from bot.settings import Settings
-
-F = TypeVar("F", bound=Callable[..., Any])
+from bot.cli_channels import telegram as telegram_group
+from bot.cli_common import data_dir_option, settings_from
+from bot.cli_feedback import feedback as feedback_group
+from bot.cli_tasks import agencies as agencies_command
+from bot.cli_tasks import deadlines as deadlines_command
 
 STATUS_WORDS = {"added": "đã thêm", "updated": "đã cập nhật", "unchanged": "không đổi", "failed": "LỖI"}
-
-
-def _settings(ctx: click.Context, data_dir: Path | None) -> Settings:
-    data_dir = data_dir or ctx.obj.get("data_dir")
-    try:
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    except Exception as exc:  # pydantic's ValidationError, a malformed .env
-        raise click.ClickException(f"Cấu hình không hợp lệ: {exc}") from exc
-    if settings.data_dir.exists() and not settings.data_dir.is_dir():
-        raise click.ClickException(f"{settings.data_dir}: không phải thư mục (CHIDAO_DATA_DIR / --data-dir)")
-    return settings
-
-
-def data_dir_option(func: F) -> F:
-    """``--data-dir DIR`` on every command (also accepted before the command name)."""
-
-    @click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Thư mục dữ liệu (mặc định: CHIDAO_DATA_DIR hoặc ~/.local/share/chidao).",
-    )
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,7 +46,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
     from bot.wiring import build_indexer
     from vectorstore.indexer import iter_files
 
-    settings = _settings(ctx, data_dir)
+    settings = settings_from(ctx, data_dir)
     indexer = build_indexer(settings)
     removed = indexer.store.collect_garbage()
     if removed:
@@ -126,7 +99,7 @@ def list_documents(ctx: click.Context, as_json: bool, data_dir: Path | None) -> 
     """Liệt kê văn bản đã nạp."""
     from bot.wiring import build_store
 
-    docs = build_store(_settings(ctx, data_dir)).documents()
+    docs = build_store(settings_from(ctx, data_dir)).documents()
     if as_json:
         click.echo(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
         return
@@ -145,7 +118,7 @@ def remove(ctx: click.Context, ref: str, data_dir: Path | None) -> None:
     """Xóa một văn bản theo mã (ID) hoặc đường dẫn/tên tệp."""
     from bot.wiring import build_indexer
 
-    removed = build_indexer(_settings(ctx, data_dir)).remove(ref)
+    removed = build_indexer(settings_from(ctx, data_dir)).remove(ref)
     if removed is None:
         raise click.ClickException(f"Không có văn bản '{ref}' (xem: chidao list).")
     click.echo(f"Đã xóa {removed}.")
@@ -162,7 +135,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None)
 
     if not question.strip():
         raise click.UsageError("Câu hỏi trống.")
-    service = build_service(_settings(ctx, data_dir))
+    service = build_service(settings_from(ctx, data_dir))
     answer = service.chat(question.strip())
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -185,7 +158,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
     from bot.api import create_app
     from bot.wiring import build_service
 
-    settings = _settings(ctx, data_dir)
+    settings = settings_from(ctx, data_dir)
     app = create_app(build_service(settings), settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
@@ -205,7 +178,7 @@ def evaluate_cmd(ctx: click.Context, file: Path, as_json: bool, show_rows: bool,
         questions = load_questions(file)
     except EvalFileError as exc:
         raise click.ClickException(str(exc)) from exc
-    service = build_service(_settings(ctx, data_dir))
+    service = build_service(settings_from(ctx, data_dir))
     if not service.documents():
         raise click.ClickException("Chưa có văn bản nào được nạp (chidao ingest THƯ_MỤC).")
     report = evaluate(service, questions)
@@ -229,6 +202,12 @@ def evaluate_cmd(ctx: click.Context, file: Path, as_json: bool, show_rows: bool,
             if bad:
                 click.echo(f"  {r.id}: rank={r.rank} answered={r.answered} facts={r.facts_found}/{r.facts_total}"
                            f"  {r.question}")
+
+
+main.add_command(agencies_command)
+main.add_command(deadlines_command)
+main.add_command(feedback_group)
+main.add_command(telegram_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,22 +9,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from bot.cli_common import data_dir_option, settings_from
+
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramApi
     from bot.settings import Settings
 
 WEBHOOK_PATH = "/webhooks/telegram"
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Thư mục dữ liệu (mặc định: CHIDAO_DATA_DIR hoặc ~/.local/share/chidao).",
-)
-
 
 def _settings(ctx: click.Context, data_dir: Path | None) -> Settings:
-    from bot.cli import _settings as settings_of
-
-    settings = settings_of(ctx, data_dir)
+    settings = settings_from(ctx, data_dir)
     if not settings.telegram_bot_token:
         raise click.ClickException("Chưa đặt TELEGRAM_BOT_TOKEN (mã bot lấy từ @BotFather).")
     return settings

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from bot.cli_common import data_dir_option, settings_from
+
 
 @click.group()
 def feedback() -> None:
@@ -16,15 +18,13 @@ def feedback() -> None:
 @feedback.command("export")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Ghi ra tệp này (mặc định: in ra màn hình).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Thư mục dữ liệu (mặc định: CHIDAO_DATA_DIR hoặc ~/.local/share/chidao).")
+@data_dir_option
 @click.pass_context
 def export(ctx: click.Context, output: Path | None, data_dir: Path | None) -> None:
     """Xuất mọi đánh giá dạng JSONL (mỗi dòng một đánh giá, kèm câu hỏi, câu trả lời, trích dẫn)."""
-    from bot.cli import _settings
     from bot.feedback import FILENAME, FeedbackStore
 
-    settings = _settings(ctx, data_dir)
+    settings = settings_from(ctx, data_dir)
     path = settings.data_dir / FILENAME
     rows = list(FeedbackStore(path).export()) if path.exists() else []
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ingest.folding import fold, fold_chars
 from vectorstore.records import index_text
 from vectorstore.retriever import Passage
-from vectorstore.text import QueryTerms, with_pairs, words
+from vectorstore.text import QueryTerms, passage_terms, with_pairs, words
 
 Weight = Callable[[str], float]
 
@@ -80,7 +80,14 @@ def query_weights(q: QueryTerms, weight: Weight) -> dict[str, float]:
 def context_terms(passage: Passage) -> set[str]:
     """Terms a passage has from its headings and document, whichever unit is quoted."""
     doc = passage.document
-    return set(with_pairs(words(" ".join([*passage.chunk.headings, doc.doc_type, doc.doc_number, doc.title]))))
+    parts = [*passage.chunk.headings, doc.doc_type, doc.doc_number, doc.title, doc.issuer, doc.place]
+    return set(passage_terms(" ".join(parts)))
+
+
+def open_terms(passage: Passage, weights: dict[str, float]) -> dict[str, float]:
+    """The question's terms the passage's headings and document do not already answer."""
+    given = context_terms(passage)
+    return {t: w for t, w in weights.items() if t not in given}
 
 
 def score_units(passage: Passage, weights: dict[str, float], wanted: set[str]) -> list[Unit]:
@@ -90,8 +97,7 @@ def score_units(passage: Passage, weights: dict[str, float], wanted: set[str]) -
     spans = split_units(text)
     unit_terms = [set(with_pairs(words(text[s:e]))) for s, e in spans]
     present = set().union(*unit_terms) if unit_terms else set()
-    given = context_terms(passage)
-    rest = {t: w for t, w in weights.items() if t not in given and t in present}
+    rest = {t: w for t, w in open_terms(passage, weights).items() if t in present}
     weights = rest or {t: w for t, w in weights.items() if t in present}
     units = []
     for (start, end), terms in zip(spans, unit_terms):

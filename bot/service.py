@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import prompts
-from bot.answer import Answerer
+from bot.answer import Answerer, stream_answer
 from bot.citations import Answer, Delta
+from bot.contextualize import Contextualizer, RuleContextualizer
+from bot.task_answer import TaskAnswerer
 from vectorstore.indexer import Indexer, IngestResult
 from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
+from vectorstore.task_index import TaskIndex
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,17 @@ class ChatService:
         answerer: Answerer,
         indexer: Indexer | None = None,
         answer_k: int = 6,
+        contextualizer: Contextualizer | None = None,
+        task_answerer: TaskAnswerer | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
         self.answerer = answerer
         self.indexer = indexer
         self.answer_k = answer_k
+        self.contextualizer = contextualizer or RuleContextualizer()
+        self.task_answerer = task_answerer
+        self.tasks = task_answerer.index if task_answerer else TaskIndex(store)
 
     def warm_up(self) -> None:
         """Load the embedder and build the lexical index now rather than on the first question."""
@@ -55,8 +63,14 @@ class ChatService:
         if not self.store.registry():
             yield Answer(prompts.load("no_documents.txt"), False)
             return
+        if history:  # a follow-up ("Còn Sở Y tế thì sao?") becomes a standalone question
+            message = self.contextualizer.rewrite(message, history)
         query = self.retriever.analyse(message)
-        yield from self.answerer.stream(query, self.retriever.search_terms(query, self.answer_k))
+        passages = self.retriever.search_terms(query, self.answer_k)
+        if self.task_answerer and (listed := self.task_answerer.answer(query, passages)):
+            yield from stream_answer(listed)  # "what is X assigned / due": from the task list
+            return
+        yield from self.answerer.stream(query, passages)
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

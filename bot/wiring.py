@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from bot.answer import ExtractiveAnswerer
+from collections.abc import Callable
+
+from bot.answer import Answerer, ExtractiveAnswerer
+from bot.contextualize import Contextualizer, LLMContextualizer, RuleContextualizer
 from bot.service import ChatService
 from bot.settings import Settings
+from bot.task_answer import TaskAnswerer
 from vectorstore.embeddings import Embedder, build_embedder
 from vectorstore.fusion import ReciprocalRankFusion, ScoreFusion, build_fusion
 from vectorstore.indexer import Indexer
 from vectorstore.retriever import HybridRetriever
 from vectorstore.store import Store
+from vectorstore.task_index import TaskIndex
 
 
 def build_store(settings: Settings, embedder: Embedder | None = None) -> Store:
@@ -35,8 +40,29 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
         store, store.embedder, settings.data_dir, fusion, heading_weight=settings.heading_weight
     )
     answerer = ExtractiveAnswerer(
-        lambda term: retriever.lexical_index().idf(term),
+        answerer_weight(retriever),
         settings.min_coverage,
         document_passages=retriever.document_passages,
     )
-    return ChatService(store, retriever, answerer, build_indexer(settings, store))
+    answerer, contextualizer = with_language_model(settings, answerer)
+    tasks = TaskAnswerer(TaskIndex(store), answerer_weight(retriever))
+    return ChatService(
+        store, retriever, answerer, build_indexer(settings, store), contextualizer=contextualizer, task_answerer=tasks
+    )
+
+
+def answerer_weight(retriever: HybridRetriever) -> Callable[[str], float]:
+    """A term's IDF in the retriever's current lexical index."""
+    return lambda term: retriever.lexical_index().idf(term)
+
+
+def with_language_model(settings: Settings, extractive: ExtractiveAnswerer) -> tuple[Answerer, Contextualizer]:
+    """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones."""
+    from bot.llm import build_chat_model
+
+    model = build_chat_model(settings)
+    if model is None:
+        return extractive, RuleContextualizer()
+    from bot.llm_answer import LLMAnswerer
+
+    return LLMAnswerer(model, extractive, extractive.weight), LLMContextualizer(model, RuleContextualizer())

@@ -100,3 +100,15 @@ def test_langchain_retriever(seeded_service):
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
     assert docs[0].metadata["section"] == "III › 14. Sở Tài chính"
     assert "kinh phi" in fold(docs[0].page_content)
+
+
+def test_registry_aliases_find_the_same_passages(seeded_service):
+    """The agency registry is shared with search: abbreviation, full name and English meet."""
+    tops = [
+        [p.chunk.id for p in seeded_service.search(q, 3)]
+        for q in ("nhiệm vụ của Sở GD&ĐT", "nhiệm vụ của Sở Giáo dục và Đào tạo",
+                  "tasks of the Department of Education")
+    ]
+    assert tops[0][0] == tops[1][0] == tops[2][0]
+    top = seeded_service.search("tasks of the Department of Education", 1)[0]
+    assert top.chunk.section == "III › 8. Sở Giáo dục và Đào tạo"

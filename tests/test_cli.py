@@ -29,13 +29,13 @@ def test_ingest_reports_each_file_and_is_idempotent(tmp_path):
     (docs / "sub" / "plan.md").write_text(
         "# KẾ HOẠCH\n\nKiểm tra chợ\n\n## I. NHIỆM VỤ\n\n**1. Công an xã** tuần tra chợ phiên.\n", encoding="utf-8")
     (docs / "empty.txt").write_bytes(b"")
-    (docs / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (docs / "bang-tinh.xlsx").write_bytes(b"PK\x03\x04")
     data = tmp_path / "data"
     first = run("ingest", str(docs), "--data-dir", str(data))
     assert first.returncode == 1  # one file failed; the others are in
     assert "plan.md" in first.stdout and "đã thêm" in first.stdout
     assert "empty.txt" in first.stderr and "rỗng" in first.stderr
-    assert "photo.jpg" in first.stderr and "không được hỗ trợ" in first.stderr
+    assert "bang-tinh.xlsx" in first.stderr and "không được hỗ trợ" in first.stderr
     second = run("ingest", str(docs / "sub"), "--data-dir", str(data))
     assert second.returncode == 0 and "không đổi" in second.stdout
 

@@ -15,7 +15,8 @@ from pathlib import PurePath
 
 import pytest
 
-from ingest.docx_loader import DocxLoader, check_zip, format_number
+from ingest.docx_loader import DocxLoader, check_zip
+from ingest.docx_numbering import format_number
 from ingest.folding import fold
 from ingest.loaders import (
     LoadedText,

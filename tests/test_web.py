@@ -372,6 +372,24 @@ def test_documents_view_lists_what_is_ingested(page, server):
     assert "195/KH-UBND" in page.locator("#source-panel").inner_text()
 
 
+def test_agencies_view_lists_tasks_deadlines_and_sources(page, server):
+    open_chat(page, server.url)
+    page.get_by_role("button", name="Tra cứu theo cơ quan").click()
+    page.locator("#agencies-list .agency-item").first.wait_for()
+    page.fill("#agency-filter", "so gd")  # accent-free filter over names and aliases
+    items = page.locator("#agencies-list .agency-item")
+    assert items.count() == 1 and "Sở Giáo dục và Đào tạo" in items.first.inner_text()
+    items.first.click()
+    tasks = page.locator("#agency-tasks .task-card")
+    tasks.first.wait_for()
+    text = page.locator("#agency-tasks").inner_text()
+    assert "hoàn thành trong tháng 11/2026 (30/11/2026)" in text and "III › 8. Sở Giáo dục và Đào tạo" in text
+    dated = tasks.filter(has_text="tháng 11/2026").first
+    dated.get_by_role("button", name=re.compile("Xem nguồn")).click()
+    page.locator("#source-panel mark.quote-mark").wait_for()
+    assert "tháng 11/2026" in page.locator("#source-panel mark.quote-mark").first.inner_text()
+
+
 def test_phone_width_screenshot_without_horizontal_overflow(browser, server):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 375, "height": 800}, device_scale_factor=1,
@@ -396,6 +414,12 @@ def test_phone_width_screenshot_without_horizontal_overflow(browser, server):
         page.get_by_role("button", name="Văn bản đã nạp").click()
         page.locator("#docs-list .doc-card").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "web-375x800-documents.png"))
+        assert no_horizontal_overflow(page)
+
+        page.get_by_role("button", name="Tra cứu theo cơ quan").click()
+        page.locator("#agencies-list .agency-item").first.click()
+        page.locator("#agency-tasks .task-card").first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "web-375x800-agencies.png"))
         assert no_horizontal_overflow(page)
     finally:
         context.close()

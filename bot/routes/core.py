@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from bot.citations import Answer, Delta
 from bot.routes.auth import ReaderDep
-from bot.routes.deps import ServiceDep
+from bot.routes.deps import ServiceDep, SettingsDep
+from bot.routes.feedback import remember_answer
 from bot.service import Turn
 
 log = logging.getLogger(__name__)
@@ -63,24 +64,33 @@ async def search(body: SearchRequest, service: ServiceDep, _: ReaderDep) -> dict
 
 
 @router.post("/api/chat", response_model=None)
-async def chat(body: ChatRequest, service: ServiceDep, _: ReaderDep) -> dict[str, Any] | StreamingResponse:
-    """The cited answer; with ``"stream": true``, Server-Sent Events (see :func:`sse_events`)."""
+async def chat(
+    body: ChatRequest, service: ServiceDep, settings: SettingsDep, _: ReaderDep
+) -> dict[str, Any] | StreamingResponse:
+    """The cited answer, with an ``answer_id`` for feedback; with ``"stream": true``, Server-Sent
+    Events (see :func:`sse_events`)."""
     history = [Turn(t.role, t.content) for t in body.history]
+
+    def remember(answer: dict[str, Any]) -> dict[str, Any]:
+        return remember_answer(settings, body.message, answer)
+
     if body.stream:
         return StreamingResponse(
-            sse_events(service.chat_stream(body.message, history)),
+            sse_events(service.chat_stream(body.message, history), remember),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     answer = await run_in_threadpool(service.chat, body.message, history)
-    return answer.to_dict()
+    return await run_in_threadpool(remember, answer.to_dict())
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def sse_events(events: Iterator[Delta | Answer]) -> Iterator[str]:
+def sse_events(
+    events: Iterator[Delta | Answer], finish: Callable[[dict[str, Any]], dict[str, Any]] = lambda a: a
+) -> Iterator[str]:
     """``delta`` events ({"text": …}) as the answer grows, then one ``answer`` event with the
     same object as the non-streaming response; ``error`` ({"detail": …}) if it fails midway."""
     try:
@@ -88,7 +98,7 @@ def sse_events(events: Iterator[Delta | Answer]) -> Iterator[str]:
             if isinstance(event, Delta):
                 yield sse("delta", {"text": event.text})
             else:
-                yield sse("answer", event.to_dict())
+                yield sse("answer", finish(event.to_dict()))
     except Exception:  # the stream has started: report in-band, never a silent cut
         log.exception("streaming answer failed")
         yield sse("error", {"detail": "Lỗi máy chủ khi tạo câu trả lời. Vui lòng thử lại."})

@@ -83,7 +83,7 @@ async def _ingest_all(
         result = await run_in_threadpool(service.ingest, data, name)
         results.append({"source": result.source, "status": result.status, "document_id": result.document_id,
                         "chunks": result.chunks, "reason": result.reason})
-        codes.append(200 if result.ok else 422)
+        codes.append(200 if result.ok else 503 if result.server_fault else 422)
     return results, codes
 
 

@@ -21,6 +21,10 @@
     docsList: $("docs-list"),
     docsStatus: $("docs-status"),
     docsReload: $("docs-reload"),
+    agenciesList: $("agencies-list"),
+    agenciesStatus: $("agencies-status"),
+    agencyTasks: $("agency-tasks"),
+    agencyFilter: $("agency-filter"),
     panel: $("source-panel"),
     panelTitle: $("source-title"),
     panelBody: $("source-body"),
@@ -35,6 +39,7 @@
     generation: 0, // bumped by "new conversation": stale callbacks check it
     nextId: 1,
     documents: new Map(), // id -> Promise of GET /api/documents/{id}
+    agencies: [], // GET /api/agencies, filtered in the agencies view
     returnFocus: null,
   };
 
@@ -759,6 +764,73 @@
       open);
   }
 
+  /* ---------- agencies view: who is assigned what, by when ---------- */
+
+  async function loadAgencies() {
+    ui.agenciesStatus.textContent = "Đang tải danh mục cơ quan…";
+    ui.agenciesStatus.classList.remove("failed");
+    try {
+      const response = await apiFetch("/api/agencies");
+      if (!response.ok) throw await httpError(response);
+      state.agencies = await response.json();
+      ui.agenciesStatus.textContent = state.agencies.length
+        ? `${state.agencies.length} cơ quan, đơn vị được giao nhiệm vụ. Chọn một cơ quan để xem nhiệm vụ và thời hạn.`
+        : "Chưa có nhiệm vụ nào được trích từ văn bản đã nạp.";
+      renderAgencies();
+    } catch (err) {
+      ui.agenciesStatus.textContent = `Không tải được danh mục cơ quan: ${describeFailure(err, {})}`;
+      ui.agenciesStatus.classList.add("failed");
+    }
+  }
+
+  function fold(text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
+  }
+
+  function renderAgencies() {
+    const wanted = fold(ui.agencyFilter.value).trim();
+    const shown = (state.agencies || []).filter((a) =>
+      !wanted || [a.name, a.id, ...(a.aliases || [])].some((name) => fold(name).includes(wanted)));
+    ui.agenciesList.replaceChildren(...shown.map((a) => {
+      const button = el("button", { type: "button", class: "agency-item",
+        "aria-label": `${a.name}: ${a.task_count} nhiệm vụ, ${a.deadline_count} có thời hạn` },
+        el("span", { class: "agency-name", text: a.name }),
+        el("span", { class: "agency-count", text: `${a.task_count} nhiệm vụ · ${a.deadline_count} có hạn` }));
+      button.addEventListener("click", () => showAgency(a.id, button));
+      return el("li", {}, button);
+    }));
+  }
+
+  async function showAgency(id, opener) {
+    ui.agencyTasks.replaceChildren(el("p", { class: "docs-status", text: "Đang tải nhiệm vụ…" }));
+    for (const item of ui.agenciesList.querySelectorAll(".agency-item")) item.classList.toggle("active", item === opener);
+    try {
+      const response = await apiFetch(`/api/agencies/${encodeURIComponent(id)}`);
+      if (!response.ok) throw await httpError(response);
+      const agency = await response.json();
+      const tasks = agency.tasks.map((task, i) => taskCard(task, i + 1));
+      ui.agencyTasks.replaceChildren(el("h3", { class: "agency-heading", text: agency.name }), el("ol", { class: "task-list" }, ...tasks));
+      ui.agencyTasks.querySelector("h3").scrollIntoView({ block: "nearest" });
+    } catch (err) {
+      ui.agencyTasks.replaceChildren(el("p", { class: "error-box", role: "alert",
+        text: `Không tải được nhiệm vụ: ${describeFailure(err, {})}` }));
+    }
+  }
+
+  function taskCard(task, n) {
+    const source = el("button", { type: "button", class: "btn btn-small btn-outline", text: "Xem nguồn",
+      "aria-label": `Xem nguồn nhiệm vụ ${n}` });
+    source.addEventListener("click", () => openCitation(Object.assign({ n }, task.citation), source));
+    const deadlines = task.deadlines.map((d) =>
+      el("li", { class: "deadline", text: d.due ? `${d.text} (${formatDate(d.due)}${d.recurrence ? ", hằng năm" : ""})` : d.text }));
+    return el("li", { class: "task-card" },
+      el("p", { class: `role role-${task.role === "chủ trì" ? "lead" : "support"}`, text: task.role }),
+      el("p", { class: "task-text", text: task.text }),
+      deadlines.length ? el("ul", { class: "deadlines", "aria-label": "Thời hạn" }, ...deadlines) : "",
+      el("p", { class: "task-source", text: `${docLabel(task.citation)} · Mục ${task.citation.section}` }),
+      source);
+  }
+
   function showView(id) {
     for (const tab of ui.tabs) {
       const active = tab.dataset.view === id;
@@ -766,6 +838,7 @@
       $(tab.dataset.view).hidden = !active;
     }
     if (id === "docs-view") loadDocuments();
+    if (id === "agencies-view") loadAgencies();
   }
 
   /* ---------- wiring ---------- */
@@ -786,6 +859,7 @@
   ui.newChat.addEventListener("click", newConversation);
   ui.tabs.forEach((tab) => tab.addEventListener("click", () => showView(tab.dataset.view)));
   ui.docsReload.addEventListener("click", loadDocuments);
+  ui.agencyFilter.addEventListener("input", renderAgencies);
   ui.closePanel.addEventListener("click", closePanel);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !ui.panel.hidden) closePanel();
