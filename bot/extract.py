@@ -23,15 +23,15 @@ Weight = Callable[[str], float]
 _UNIT_END = re.compile(r"\n|(?<=[.;!?…])[\"”’)*]*\s+(?=\S)")
 _INTENTS = {
     "date": re.compile(
-        r"\b(ngay nao|khi nao|bao gio|thoi han|han chot|truoc ngay|thang nao|nam nao|quy nao|thoi gian"
-        r"|dinh ky|when|deadline|due|date)\b"
+        r"\b(ngay nao|khi nao|bao gio|han|thoi han|han chot|truoc ngay|thang nao|nam nao|quy nao|thoi gian"
+        r"|dinh ky|when|deadlines?|due|date)\b"
     ),
     "number": re.compile(r"\b(bao nhieu|ty le|phan tram|may|so luong|chi tieu|how many|how much|percent|rate)\b"),
     "person": re.compile(r"(^ai\b|\bai ky\b|\bnguoi ky\b|\bky ten\b|\bai la\b|\bwho\b)"),
     "signer": re.compile(r"\b(ai|nguoi|who)\b.*\b(ky|signed?|signer)\b|\bky boi\b|\bnguoi ky\b"),
     "duty": re.compile(
-        r"\b(nhiem vu|trach nhiem|phai lam|can lam|lam gi|de nghi lam|duoc giao|phan cong|vai tro"
-        r"|phoi hop .*gi|must|tasks?|duty|duties|responsib|assigned)\b"
+        r"\b(nhiem vu|trach nhiem|phai lam|can lam|lam gi|de nghi lam|duoc giao|phan cong|vai tro|cong viec"
+        r"|phoi hop .*gi|chu tri .*gi|must|tasks?|duty|duties|responsib\w*|assigned)\b"
     ),
 }
 _EVIDENCE = {

@@ -15,6 +15,7 @@ from datetime import date
 
 import prompts
 from bot.citations import Answer, Citation
+from bot.extract import intents
 from ingest.agencies import AgencyRegistry, match_words
 from ingest.folding import fold
 from vectorstore.records import document_line
@@ -32,13 +33,6 @@ from vectorstore.text import (
 
 Weight = Callable[[str], float]
 
-_DUTY = re.compile(
-    r"\b(nhiem vu|trach nhiem|phai lam|can lam|lam gi|de nghi lam|duoc giao|phan cong|vai tro|cong viec"
-    r"|phoi hop .*gi|chu tri .*gi|must|tasks?|duty|duties|responsib\w*|assigned)\b"
-)
-_DEADLINE = re.compile(
-    r"\b(han|thoi han|han chot|khi nao|bao gio|ngay nao|thang nao|quy nao|truoc ngay|deadlines?|due|when)\b"
-)
 _MONTH = re.compile(r"\bthang (\d{1,2})(?:\s*(?:/|nam)\s*((?:19|20)\d\d))?\b")
 _QUARTER = re.compile(r"\bquy (iv|iii|ii|i|[1-4])\b(?:\s*(?:/|nam)\s*((?:19|20)\d\d))?")
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -90,8 +84,9 @@ class TaskAnswerer:
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer | None:
         folded = fold(query.text)
-        wants_deadline = bool(_DEADLINE.search(folded))
-        if not (wants_deadline or _DUTY.search(folded)):
+        wanted = intents(query.text)
+        wants_deadline = "date" in wanted
+        if not (wants_deadline or "duty" in wanted):
             return None
         mentions = self.registry.find(query.text)
         agency = next((m for m in mentions if self.index.tasks_for(m.agency.id)), None)

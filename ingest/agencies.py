@@ -15,6 +15,12 @@ from importlib import resources
 
 from ingest.folding import folded_words
 
+# Accent-folded words that open the name of an organisation ("Sở …", "Ban …", "UBND …").
+ORG_START = re.compile(
+    r"^(?:ubnd|uy ban|bcd|ban|so|cong an|van phong|bo|tinh uy|huyen uy|dang uy|phong|truong|trung tam|mat tran"
+    r"|hoi dong|cuc|chi cuc|doan|doi|to|hoi|vien|toa an|toa|bch)\b"
+)
+
 # OCR turns "Sở" into "S&", "Sé", "Sa": read a lone s-word as "so" when matching names.
 _OCR_SO = {"se", "sa", "sd"}
 

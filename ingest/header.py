@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.agencies import ORG_START
 from ingest.folding import fold_chars
 from ingest.models import DocumentMeta
 from ingest.normalize import Line, plain_text, strip_heading_marks
@@ -54,10 +55,6 @@ _DATE = re.compile(
 _MOTTO = re.compile(r"c[o0]ng h[o0]a\b|\bd[oeé]c [l1]ap\b|^[-_–—\s]+$")
 _SUBJECT = re.compile(r"^v\s*/\s*v\b")
 _ADDRESSEE = re.compile(r"^kinh gui")
-_ORG_START = re.compile(
-    r"^(ubnd|uy ban|bcd|ban |so |cong an|van phong|bo |tinh uy|huyen uy|dang uy|phong |"
-    r"truong |mat tran|hoi dong|cuc |chi cuc|doan |hoi |vien |toa an|bch)"
-)
 _ALIAS_MARK = re.compile(r"\(\s*\*?\s*(?:gọi|viết)\s+tắt\s+là")
 _ORG_IN_CLAUSE = re.compile(
     r"(?:^|[,.;:]\s+)((?:Ban Chỉ đạo|Ủy ban nhân dân|Uỷ ban nhân dân|UBND|Văn phòng|Sở|Công an)\b)"
@@ -245,7 +242,7 @@ def _issuer_from_header(lines: list[Line], end: int) -> str:
     orgs: list[str] = []
     for text in _issuer_lines(lines, end):
         folded = fold_chars(text).strip()
-        if orgs and not _ORG_START.match(folded):
+        if orgs and not ORG_START.match(folded):
             orgs[-1] += " " + text
         elif orgs and orgs[-1].endswith(","):
             orgs[-1] += " " + text

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ingest.agencies import Agency, AgencyRegistry, match_words
+from ingest.agencies import ORG_START, Agency, AgencyRegistry, match_words
 from ingest.deadlines import Deadline, find_deadlines
 from ingest.models import Heading, Paragraph, ParsedDocument
 
@@ -37,9 +37,6 @@ EVERYONE = "co-quan-don-vi"  # a deadline that names no agency binds every agenc
 _SUBJECT_VERBS = re.compile(
     r"\b(?:chu tri|phoi hop|tham muu|trien khai|to chuc|chi dao|thuc hien|can cu|co trach nhiem|xay dung"
     r"|huong dan|nang cao|phat huy|chu dong|tap trung|bao cao|dang ky|quan tam|tich cuc|kip thoi|gui|ban hanh)\b"
-)
-_ORG_WORDS = re.compile(
-    r"^(?:phong|ban|so|trung tam|van phong|chi cuc|cuc|doi|to|hoi|doan|uy ban|ubnd|cong an|bo|vien|toa)\b"
 )
 _PARTNER = re.compile(r"\bph[a-z]{1,2}i h[a-z]?p (?:chat che |thuong xuyen )?(?:voi|cung)\b")
 _SAYS_LEAD = re.compile(r"\bch[a-z]{0,2} tri\b")
@@ -173,7 +170,7 @@ def _subject(clause: str, registry: AgencyRegistry) -> list[Agency]:
         return _unique(chosen)
     head = " ".join(words[skip:skip + 12])
     verb = _SUBJECT_VERBS.search(head)
-    if verb and _ORG_WORDS.match(head) and 2 <= len(head[:verb.start()].split()) <= 9:
+    if verb and ORG_START.match(head) and 2 <= len(head[:verb.start()].split()) <= 9:
         original = _original_words(body, len(head[:verb.start()].split()), skip)
         return [registry.ad_hoc(original)]
     return []
