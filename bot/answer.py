@@ -17,9 +17,11 @@ from bot.citations import Answer, Citation, Delta
 from bot.extract import (
     best_span,
     coverage,
+    cue_words,
     intents,
     lead_span,
     open_terms,
+    pairs_held,
     query_weights,
     score_units,
     support,
@@ -72,6 +74,7 @@ class Choice:
 
 DocumentPassages = Callable[[str], list[Passage]]
 HEADING_MATCH = 0.5  # a question naming this much of a section's heading is about that section
+MIN_PAIRS = 3  # a question of this many word pairs, none of them in any passage, is not answered
 
 
 class ExtractiveAnswerer(Answerer):
@@ -99,7 +102,11 @@ class ExtractiveAnswerer(Answerer):
 
     def confidence(self, query: QueryTerms, passages: list[Passage]) -> float:
         weights = query_weights(query, self.weight)
-        return max((coverage(p, weights) for p in passages[: self.consider]), default=0.0)
+        considered = passages[: self.consider]
+        if sum("_" in t for t in weights) >= MIN_PAIRS and not any(pairs_held(p, weights) for p in considered):
+            return 0.0
+        cues = cue_words(query)
+        return max((coverage(p, weights, cues) for p in considered), default=0.0)
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
         if not passages or self.confidence(query, passages) < self.min_coverage:

@@ -41,6 +41,13 @@ _EVIDENCE = {
     ),
     "number": re.compile(r"\d"),
 }
+# Words that ask for a date or a figure, answered by any passage that states one.
+_CUES = {
+    "date": re.compile(r"\b(thoi han|han chot|han|deadlines?|due)\b"),
+    "number": re.compile(r"\b(ty le|phan tram|so luong|chi tieu|percent|percentage|rate)\b"),
+}
+# Everyday words for what directives say otherwise ("nộp báo cáo" / "gửi báo cáo").
+_EQUIVALENTS = {"nop": ("gui", "trinh"), "gui": ("nop",)}
 UNIT_BONUS = 3.0
 SPAN_LIMIT = 650
 LEAD_LIMIT = 750
@@ -159,11 +166,38 @@ def support(passage: Passage, start: int, end: int, weights: dict[str, float]) -
     return sum(w for t, w in weights.items() if t in terms) / total
 
 
-def coverage(passage: Passage, weights: dict[str, float]) -> float:
+def pairs_held(passage: Passage, weights: dict[str, float]) -> int:
+    """How many of the question's word pairs the passage (with its headings and document) holds.
+
+    Syllables alone can match by accident ("đại học" against "đại biểu ... người học");
+    a passage that holds none of three or more pairs is not about the question.
+    """
+    doc = passage.document
+    terms = set(passage_terms(" ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])))
+    return sum(t in terms for t in weights if "_" in t)
+
+
+def cue_words(query: QueryTerms) -> dict[str, frozenset[str]]:
+    """The question's words that ask for a date or a figure ("hạn", "tỷ lệ"), by intent.
+
+    A passage stating a date answers "hạn"; it need not say the word.
+    """
+    asked = " ".join([fold(query.text), *query.translated])
+    found = {}
+    for intent, pattern in _CUES.items():
+        hits = {w for m in pattern.finditer(asked) for w in m.group(0).split()}
+        if hits:
+            found[intent] = frozenset(hits)
+    return found
+
+
+def coverage(passage: Passage, weights: dict[str, float], cues: dict[str, frozenset[str]] | None = None) -> float:
     """Share of the question's content words (IDF-weighted) that the passage holds.
 
     The passage counts with its document line, headings, issuer and place.
     Only single words count: word pairs vary with phrasing, words do not.
+    A word has its everyday equivalents ("nộp" / "gửi"), and the words of
+    ``cues`` count as held when the passage states what they ask for.
     """
     single = {t: w for t, w in weights.items() if "_" not in t}
     total = sum(single.values())
@@ -171,4 +205,9 @@ def coverage(passage: Passage, weights: dict[str, float]) -> float:
         return 0.0
     doc = passage.document
     terms = set(words(" ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])))
-    return sum(w for t, w in single.items() if t in terms) / total
+    folded = fold_chars(passage.chunk.text)
+    for intent, cue in (cues or {}).items():
+        if _EVIDENCE[intent].search(folded):
+            terms |= cue
+    held = sum(w for t, w in single.items() if t in terms or any(e in terms for e in _EQUIVALENTS.get(t, ())))
+    return held / total

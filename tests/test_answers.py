@@ -70,6 +70,18 @@ def test_deadline_answer_quotes_the_date(seeded_service):
     assert answer.citations[0].passage.document.source == "001_cd0bcd3875959a6e.txt"
 
 
+@pytest.mark.parametrize(
+    ("question", "date"),
+    [("Hạn nộp báo cáo năm là khi nào?", "30/10/2026"),  # the passage says "trước ngày", not "hạn" or "nộp"
+     ("Thời hạn gửi báo cáo năm cho Công an tỉnh?", "10/12"),
+     ("Khi nào nộp báo cáo 6 tháng?", "30/5/2026")],
+)
+def test_deadline_words_are_answered_by_a_stated_date(seeded_service, question, date):
+    answer = seeded_service.chat(question)
+    assert answer.answered, question
+    assert any(date in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+
+
 def test_signer_question_quotes_the_signature(seeded_service):
     answer = seeded_service.chat("Ai ký công văn phát động thi đua năm 2026 của Ban Chỉ đạo tỉnh Lào Cai?")
     assert "Ngô Hạnh Phúc" in answer.answer
@@ -81,7 +93,8 @@ def test_signer_question_quotes_the_signature(seeded_service):
     "question",
     ["Mức phạt đối với người lái xe có nồng độ cồn là bao nhiêu tiền?",
      "Thủ tục cấp căn cước cho trẻ em gồm những giấy tờ gì?",
-     "Giá vé máy bay Hà Nội đi Đà Nẵng tháng này là bao nhiêu?"],
+     "Giá vé máy bay Hà Nội đi Đà Nẵng tháng này là bao nhiêu?",
+     "Lịch thi đại học năm nay?"],  # "đại", "học", "thi", "năm" each occur, "đại học" nowhere
 )
 def test_not_found_is_said_plainly(seeded_service, question):
     answer = seeded_service.chat(question)
