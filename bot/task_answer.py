@@ -81,6 +81,7 @@ class TaskAnswerer:
         self.index = index
         self.weight = weight
         self.registry = registry or AgencyRegistry.default()
+        self._vocabularies: dict[tuple[str, str], frozenset[str]] = {}
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer | None:
         folded = fold(query.text)
@@ -113,15 +114,25 @@ class TaskAnswerer:
         stop = QUESTION_WORDS | FUNCTION_WORDS | (ENGLISH_STOPWORDS if query.english else frozenset())
         return [w for w in text.split() if w not in stop and w != "|" and not w.isdigit()]
 
+    def _vocabulary(self, view: TaskView) -> frozenset[str]:
+        """The words of a task's quote, section and document line, kept per task version."""
+        key = (view.task.id, view.task.version)
+        if key not in self._vocabularies:
+            if len(self._vocabularies) > 200_000:  # documents were replaced many times over
+                self._vocabularies.clear()
+            text = " ".join([view.task.quote, document_line(view.document), view.task.section])
+            self._vocabularies[key] = frozenset(words(text))
+        return self._vocabularies[key]
+
     def _relevant(self, views: list[TaskView], rest: list[str], passages: list[Passage]) -> list[TaskView]:
         """Tasks that hold the rest of the question, from retrieved documents first."""
         order = {p.document.id: i for i, p in reversed(list(enumerate(passages)))}
-        total = sum(self.weight(w) for w in set(rest))
+        weights = {w: self.weight(w) for w in set(rest)}
+        total = sum(weights.values())
         scored = []
         for view in views:
             if total:
-                vocabulary = set(words(" ".join([view.task.quote, document_line(view.document), view.task.section])))
-                share = sum(self.weight(w) for w in set(rest) if w in vocabulary) / total
+                share = sum(weight for w, weight in weights.items() if w in self._vocabulary(view)) / total
             else:
                 share = 1.0
             scored.append((share, view))
@@ -165,3 +176,4 @@ def _exact(text: str, quote: str) -> str:
     pattern = r"\s+".join(re.escape(part) for part in quote.split())
     m = re.search(pattern, text)
     return m.group(0) if m else quote
+
