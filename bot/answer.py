@@ -25,6 +25,7 @@ from bot.extract import (
     query_weights,
     score_units,
     support,
+    toned_forms,
 )
 from ingest.folding import fold
 from vectorstore.retriever import Passage
@@ -105,8 +106,8 @@ class ExtractiveAnswerer(Answerer):
         considered = passages[: self.consider]
         if sum("_" in t for t in weights) >= MIN_PAIRS and not any(pairs_held(p, weights) for p in considered):
             return 0.0
-        cues = cue_words(query)
-        return max((coverage(p, weights, cues) for p in considered), default=0.0)
+        cues, forms = cue_words(query), toned_forms(query)
+        return max((coverage(p, weights, cues, forms) for p in considered), default=0.0)
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
         if not passages or self.confidence(query, passages) < self.min_coverage:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.folding import fold, fold_chars
+from ingest.folding import fold, fold_chars, has_marks, toned, toned_words
 from vectorstore.records import index_text
 from vectorstore.retriever import Passage
 from vectorstore.text import QueryTerms, passage_terms, with_pairs, words
@@ -191,23 +191,57 @@ def cue_words(query: QueryTerms) -> dict[str, frozenset[str]]:
     return found
 
 
-def coverage(passage: Passage, weights: dict[str, float], cues: dict[str, frozenset[str]] | None = None) -> float:
+def toned_forms(query: QueryTerms) -> dict[str, frozenset[str]]:
+    """The question's words typed with diacritics (or translated into words that have them):
+    folded word -> its toned spellings."""
+    forms: dict[str, set[str]] = {}
+    for word in re.findall(r"\w+", f"{query.text} {query.spelled}"):
+        key = fold(word)
+        if has_marks(word) and key and " " not in key:
+            forms.setdefault(key, set()).add(toned(word))
+    return {key: frozenset(spellings) for key, spellings in forms.items()}
+
+
+def coverage(
+    passage: Passage,
+    weights: dict[str, float],
+    cues: dict[str, frozenset[str]] | None = None,
+    forms: dict[str, frozenset[str]] | None = None,
+) -> float:
     """Share of the question's content words (IDF-weighted) that the passage holds.
 
     The passage counts with its document line, headings, issuer and place.
     Only single words count: word pairs vary with phrasing, words do not.
     A word has its everyday equivalents ("nộp" / "gửi"), and the words of
-    ``cues`` count as held when the passage states what they ask for.
+    ``cues`` count as held when the passage states what they ask for. A word
+    the question wrote with diacritics (``forms``) must be spelled so in a
+    passage that has them: "nghỉ" is not "nghị".
     """
     single = {t: w for t, w in weights.items() if "_" not in t}
     total = sum(single.values())
     if not total:
         return 0.0
     doc = passage.document
-    terms = set(words(" ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])))
+    text = " ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])
+    terms = set(words(text))
+    spelled = set(toned_words(text)) if forms and _written_with_marks(passage.chunk.text) else set()
     folded = fold_chars(passage.chunk.text)
+    cued: set[str] = set()
     for intent, cue in (cues or {}).items():
         if _EVIDENCE[intent].search(folded):
-            terms |= cue
-    held = sum(w for t, w in single.items() if t in terms or any(e in terms for e in _EQUIVALENTS.get(t, ())))
-    return held / total
+            cued |= cue
+
+    def held(t: str) -> bool:
+        if t in cued or any(e in terms for e in _EQUIVALENTS.get(t, ())):
+            return True
+        if spelled and forms and t in forms:
+            return not spelled.isdisjoint(forms[t])
+        return t in terms
+
+    return sum(w for t, w in single.items() if held(t)) / total
+
+
+def _written_with_marks(text: str, share: float = 0.3) -> bool:
+    """Whether a passage is written with diacritics (the OCR document is not)."""
+    found = re.findall(r"[^\W\d_]+", text)
+    return bool(found) and sum(has_marks(w) for w in found) >= share * len(found)

@@ -62,3 +62,28 @@ def repair_word(word: str) -> str:
 def folded_words(text: str) -> list[str]:
     """Folded, OCR-repaired words; "%" reads as "phần trăm"."""
     return [repair_word(w) for w in fold(text.replace("%", " phần trăm ")).split()]
+
+
+# Tone marks, decomposed. Spelling puts them on different vowels ("hòa" / "hoà",
+# "thúy" / "thuý"); a toned word carries its tone as a trailing digit instead.
+_TONES = {"\u0301": "1", "\u0300": "2", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+_WORD = re.compile(r"\w+")
+
+
+def toned(word: str) -> str:
+    """A word lowercased with its diacritics kept, the tone mark moved to the end:
+    "Hoà" and "hòa" -> "hoa2"; "nghị" -> "nghi5" and "nghỉ" -> "nghi3" stay apart."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tones = [_TONES[ch] for ch in decomposed if ch in _TONES]
+    base = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
+    return base + "".join(tones[:1])
+
+
+def toned_words(text: str) -> list[str]:
+    """The words of ``text`` as :func:`toned` forms."""
+    return [toned(w) for w in _WORD.findall(unicodedata.normalize("NFC", text))]
+
+
+def has_marks(word: str) -> bool:
+    """Whether a word is written with Vietnamese diacritics (``đ`` included)."""
+    return not word.isascii()

@@ -94,7 +94,9 @@ def test_signer_question_quotes_the_signature(seeded_service):
     ["Mức phạt đối với người lái xe có nồng độ cồn là bao nhiêu tiền?",
      "Thủ tục cấp căn cước cho trẻ em gồm những giấy tờ gì?",
      "Giá vé máy bay Hà Nội đi Đà Nẵng tháng này là bao nhiêu?",
-     "Lịch thi đại học năm nay?"],  # "đại", "học", "thi", "năm" each occur, "đại học" nowhere
+     "Lịch thi đại học năm nay?",  # "đại", "học", "thi", "năm" each occur, "đại học" nowhere
+     "Lịch nghỉ Tết Nguyên đán năm 2026?",  # folded, "nghỉ" would be the documents' "nghị"
+     "How much is the fine for speeding?"],  # "phạt" (fine), not "phát" (phát động)
 )
 def test_not_found_is_said_plainly(seeded_service, question):
     answer = seeded_service.chat(question)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.folding import fold, fold_chars
+from ingest.folding import fold, fold_chars, toned, toned_words
 from vectorstore.text import analyse_query, default_lexicon, passage_terms, words
 
 
@@ -16,6 +16,18 @@ def test_fold_chars_keeps_offsets():
     folded = fold_chars(text)
     assert len(folded) == len(text)
     assert folded == "lao cai, ngay 17 thang 12 nam 2025"
+
+
+def test_toned_words_keep_tones_apart_whatever_the_mark_placement():
+    assert toned("Hoà") == toned("hòa") and toned("Uỷ") == toned("Ủy")
+    assert toned("nghị") != toned("nghỉ") != toned("nghi")
+    assert toned("phạt") != toned("phát")
+    assert toned_words("Lịch nghỉ Tết") == [toned("lịch"), toned("nghỉ"), toned("tết")]
+
+
+def test_english_translation_keeps_its_diacritics():
+    q = analyse_query("How much is the fine for speeding?")
+    assert q.english and "phat" in q.translated and "phạt" in q.spelled
 
 
 def test_words_repair_ocr_digits_quarters_and_percent():

@@ -89,7 +89,7 @@ class Lexicon:
     """Abbreviations and the English glossary, read from ``vectorstore/lexicon``."""
 
     abbreviations: dict[tuple[str, ...], tuple[str, ...]]
-    glossary: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # longest phrase first
+    glossary: tuple[tuple[tuple[str, ...], str], ...]  # (English words, Vietnamese as written), longest first
 
     def expand_abbreviations(self, seq: list[str]) -> list[str]:
         """Expansions of the abbreviations found in ``seq`` (each once)."""
@@ -104,13 +104,20 @@ class Lexicon:
         return found
 
     def translate(self, english_words: list[str]) -> list[str]:
-        """Vietnamese terms for the English words and phrases in ``english_words``."""
+        """Vietnamese terms (folded) for the English words and phrases in ``english_words``."""
+        return [w for vietnamese in self._matches(english_words) for w in words(vietnamese)]
+
+    def translate_spelled(self, english_words: list[str]) -> str:
+        """The same translation as the glossary writes it, with diacritics."""
+        return " ".join(self._matches(english_words))
+
+    def _matches(self, english_words: list[str]) -> list[str]:
         out: list[str] = []
         i = 0
         while i < len(english_words):
             for phrase, vietnamese in self.glossary:
                 if tuple(english_words[i:i + len(phrase)]) == phrase:
-                    out.extend(vietnamese)
+                    out.append(vietnamese)
                     i += len(phrase)
                     break
             else:
@@ -132,7 +139,7 @@ def _read_table(name: str) -> list[tuple[str, str]]:
 def default_lexicon() -> Lexicon:
     abbreviations = {tuple(words(k)): tuple(words(v)) for k, v in _read_table("abbreviations.tsv")}
     glossary = sorted(
-        ((tuple(re.findall(r"[a-z0-9'-]+", k.lower())), tuple(words(v))) for k, v in _read_table("glossary_en.tsv")),
+        ((tuple(re.findall(r"[a-z0-9'-]+", k.lower())), v) for k, v in _read_table("glossary_en.tsv")),
         key=lambda row: -len(row[0]),
     )
     return Lexicon(abbreviations, tuple(glossary))
@@ -168,6 +175,7 @@ class QueryTerms:
     english: bool
     dense_text: str  # what the dense retriever embeds
     translated: tuple[str, ...] = ()  # Vietnamese words for an English question
+    spelled: str = ""  # that translation with its diacritics ("phạt", not "phat")
 
     @property
     def content_terms(self) -> frozenset[str]:
@@ -185,15 +193,18 @@ def analyse_query(text: str, lexicon: Lexicon | None = None) -> QueryTerms:
     agencies = AgencyRegistry.default().alias_expansions(text, units=english)  # "Sở GD&ĐT", "Department of …"
     extra = lexicon.expand_abbreviations(seq) + agencies
     translated: list[str] = []
+    spelled = ""
     if english:
-        translated = lexicon.translate(re.findall(r"[a-z0-9'-]+", text.lower())) + agencies
+        english_words = re.findall(r"[a-z0-9'-]+", text.lower())
+        translated = lexicon.translate(english_words) + agencies
+        spelled = lexicon.translate_spelled(english_words)
     terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
     terms = [t for t in terms if t not in FUNCTION_WORDS]
     all_words = tuple(seq + extra + translated)
     base = translated if english else seq + extra
     content = frozenset(w for w in base if w not in QUESTION_WORDS and w not in FUNCTION_WORDS)
     dense_text = text if not translated else f"{text} ({' '.join(translated)})"
-    return QueryTerms(text, all_words, tuple(terms), content, english, dense_text, tuple(translated))
+    return QueryTerms(text, all_words, tuple(terms), content, english, dense_text, tuple(translated), spelled)
 
 
 
