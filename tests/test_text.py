@@ -67,3 +67,8 @@ def test_question_frames_do_not_count_as_content():
     assert {"cong_an", "an_tinh"} <= set(q.terms)
     q = analyse_query("Khu dân cư cần bao nhiêu phần trăm hộ gia đình đăng ký?")
     assert "bao_nhieu" not in q.terms and "phan_tram" in q.terms
+
+
+def test_where_is_asked_not_searched():
+    assert "dau" not in analyse_query("Kinh phí thực hiện kế hoạch lấy từ đâu?").content
+    assert "dau" in analyse_query("Người đứng đầu phải làm gì?").content  # "đầu" is content

@@ -26,6 +26,8 @@ _ROMAN_QUARTERS = {"1": "i", "2": "ii", "3": "iii", "4": "iv"}
 
 # Words that ask rather than say; they carry no content to match.
 QUESTION_WORDS = frozenset("gi nao ai sao vay".split())
+# "đâu" (where) asks; folded it would be "đầu" (head, first), which documents say often.
+_WHERE = re.compile(r"(?:\b(?:ở|từ|về|tới|đến)\s+)?\bđâu\b", re.IGNORECASE)
 ENGLISH_STOPWORDS = frozenset(
     "what which who whom when where why how is are was were be the a an of to do does did in on at for "
     "and or by with must should can could will would has have had it its this that these those my our "
@@ -188,7 +190,7 @@ class QueryTerms:
 def analyse_query(text: str, lexicon: Lexicon | None = None) -> QueryTerms:
     lexicon = lexicon or default_lexicon()
     english = looks_english(text)
-    parts = segments(words(text), english)
+    parts = segments(words(_WHERE.sub(" | ", text)), english)
     seq = [w for part in parts for w in part]
     agencies = AgencyRegistry.default().alias_expansions(text, units=english)  # "Sở GD&ĐT", "Department of …"
     extra = lexicon.expand_abbreviations(seq) + agencies
