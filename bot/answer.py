@@ -24,6 +24,7 @@ from bot.extract import (
     pairs_held,
     query_weights,
     score_units,
+    states_date,
     support,
     toned_forms,
 )
@@ -160,6 +161,8 @@ class ExtractiveAnswerer(Answerer):
                 scored.append(Choice(p, start, end, support(p, start, end, weights)))
         if not scored:
             return []
+        if "date" in wanted:  # asked "when": quote the passages that state a date, if any do
+            scored = [c for c in scored if states_date(c.passage.chunk.text[c.start:c.end])] or scored
         top = scored[0]
         chosen = [top]
         for c in scored[1:]:

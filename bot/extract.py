@@ -166,6 +166,11 @@ def support(passage: Passage, start: int, end: int, weights: dict[str, float]) -
     return sum(w for t, w in weights.items() if t in terms) / total
 
 
+def states_date(text: str) -> bool:
+    """Whether ``text`` states a date, a month, a quarter or a period."""
+    return bool(_EVIDENCE["date"].search(fold_chars(text)))
+
+
 def pairs_held(passage: Passage, weights: dict[str, float]) -> int:
     """How many of the question's word pairs the passage (with its headings and document) holds.
 
