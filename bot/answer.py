@@ -20,6 +20,7 @@ from bot.extract import (
     cue_words,
     intents,
     lead_span,
+    named_agencies,
     open_terms,
     pairs_held,
     query_weights,
@@ -107,8 +108,8 @@ class ExtractiveAnswerer(Answerer):
         considered = passages[: self.consider]
         if sum("_" in t for t in weights) >= MIN_PAIRS and not any(pairs_held(p, weights) for p in considered):
             return 0.0
-        cues, forms = cue_words(query), toned_forms(query)
-        return max((coverage(p, weights, cues, forms) for p in considered), default=0.0)
+        cues, forms, named = cue_words(query), toned_forms(query), named_agencies(query)
+        return max((coverage(p, weights, cues, forms, named) for p in considered), default=0.0)
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
         if not passages or self.confidence(query, passages) < self.min_coverage:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.agencies import AgencyRegistry, match_words
 from ingest.folding import fold, fold_chars, has_marks, toned, toned_words
 from vectorstore.records import index_text
 from vectorstore.retriever import Passage
@@ -46,6 +47,10 @@ _CUES = {
     "date": re.compile(r"\b(thoi han|han chot|han|deadlines?|due)\b"),
     "number": re.compile(r"\b(ty le|phan tram|so luong|chi tieu|percent|percentage|rate)\b"),
 }
+# Addressees that include every department or member unit of the steering committee.
+_ALL_UNITS = re.compile(
+    r"\b(?:cac so ban nganh|so ban nganh|cac nganh thanh vien|thanh vien ban chi dao|cac co quan don vi)\b"
+)
 # Everyday words for what directives say otherwise ("nộp báo cáo" / "gửi báo cáo").
 _EQUIVALENTS = {"nop": ("gui", "trinh"), "gui": ("nop",)}
 UNIT_BONUS = 3.0
@@ -182,6 +187,16 @@ def pairs_held(passage: Passage, weights: dict[str, float]) -> int:
     return sum(t in terms for t in weights if "_" in t)
 
 
+def named_agencies(query: QueryTerms) -> dict[str, frozenset[str]]:
+    """The agencies (not unit types) the question names: id -> the words naming it."""
+    seq = match_words(query.text)
+    named: dict[str, frozenset[str]] = {}
+    for mention in AgencyRegistry.default().find(query.text):
+        if mention.agency.kind == "agency":
+            named[mention.agency.id] = frozenset(seq[mention.start:mention.end]) | frozenset(words(mention.agency.name))
+    return named
+
+
 def cue_words(query: QueryTerms) -> dict[str, frozenset[str]]:
     """The question's words that ask for a date or a figure ("hạn", "tỷ lệ"), by intent.
 
@@ -212,6 +227,7 @@ def coverage(
     weights: dict[str, float],
     cues: dict[str, frozenset[str]] | None = None,
     forms: dict[str, frozenset[str]] | None = None,
+    named: dict[str, frozenset[str]] | None = None,
 ) -> float:
     """Share of the question's content words (IDF-weighted) that the passage holds.
 
@@ -220,7 +236,9 @@ def coverage(
     A word has its everyday equivalents ("nộp" / "gửi"), and the words of
     ``cues`` count as held when the passage states what they ask for. A word
     the question wrote with diacritics (``forms``) must be spelled so in a
-    passage that has them: "nghỉ" is not "nghị".
+    passage that has them: "nghỉ" is not "nghị". A question naming agencies
+    (``named``) is answered only by a passage that names one of them, or that is
+    addressed to all departments or member units ("các sở, ban, ngành").
     """
     single = {t: w for t, w in weights.items() if "_" not in t}
     total = sum(single.values())
@@ -232,6 +250,11 @@ def coverage(
     spelled = set(toned_words(text)) if forms and _written_with_marks(passage.chunk.text) else set()
     folded = fold_chars(passage.chunk.text)
     cued: set[str] = set()
+    if named:
+        if _ALL_UNITS.search(fold(passage.chunk.text)):
+            cued = set().union(*named.values())
+        elif named.keys().isdisjoint(m.agency.id for m in AgencyRegistry.default().find(text)):
+            return 0.0
     for intent, cue in (cues or {}).items():
         if _EVIDENCE[intent].search(folded):
             cued |= cue

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.extract import states_date
 from ingest.folding import fold
 
 pytestmark = pytest.mark.slow
@@ -20,6 +21,11 @@ def test_accentless_and_english_questions_find_the_same_passages(seeded_service)
                      "what must a school register in Q1"):
         top = seeded_service.search(question, 5)
         assert any(p.chunk.section == "1 › c) Đối với cơ sở giáo dục" for p in top), question
+
+
+def test_english_question_naming_a_vietnamese_agency(seeded_service):
+    answer = seeded_service.chat("what is Sở Y tế assigned")
+    assert answer.answered and answer.citations[0].passage.chunk.section == "III › 7. Sở Y tế"
 
 
 def test_abbreviation_in_question_matches_spelled_out_text(seeded_service):
@@ -74,12 +80,20 @@ def test_deadline_answer_quotes_the_date(seeded_service):
     ("question", "date"),
     [("Hạn nộp báo cáo năm là khi nào?", "30/10/2026"),  # the passage says "trước ngày", not "hạn" or "nộp"
      ("Thời hạn gửi báo cáo năm cho Công an tỉnh?", "10/12"),
-     ("Khi nào nộp báo cáo 6 tháng?", "30/5/2026")],
+     ("Khi nào nộp báo cáo 6 tháng?", "30/5/2026"),
+     ("Sở Y tế gửi báo cáo 6 tháng trước ngày nào?", "10/6")],  # addressed to "các ngành thành viên"
 )
 def test_deadline_words_are_answered_by_a_stated_date(seeded_service, question, date):
     answer = seeded_service.chat(question)
     assert answer.answered, question
     assert date in answer.citations[0].quote, [c.quote for c in answer.citations]  # a date first, not the agency
+
+
+def test_a_named_agency_is_answered_only_by_passages_about_it(seeded_service):
+    # Sở Y tế's section states no date; Sở Nông nghiệp's states dates and reports but is not
+    # about Sở Y tế. Neither answers "when", so nothing may be passed off as the answer.
+    answer = seeded_service.chat("when must the Department of Health report")
+    assert not answer.answered or any(states_date(c.quote) for c in answer.citations), answer.answer
 
 
 def test_signer_question_quotes_the_signature(seeded_service):

@@ -72,3 +72,9 @@ def test_question_frames_do_not_count_as_content():
 def test_where_is_asked_not_searched():
     assert "dau" not in analyse_query("Kinh phí thực hiện kế hoạch lấy từ đâu?").content
     assert "dau" in analyse_query("Người đứng đầu phải làm gì?").content  # "đầu" is content
+
+
+def test_english_question_with_vietnamese_names():
+    q = analyse_query("what is Sở Y tế assigned")
+    assert q.english and {"so", "y", "te"} <= q.content and "what" not in q.content
+    assert not analyse_query("Kế hoạch do ai ban hành để bảo đảm an ninh?").english  # "do", "an" are Vietnamese

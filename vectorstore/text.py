@@ -161,11 +161,39 @@ _ENGLISH_HINTS = frozenset(
 _VIETNAMESE_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
 
 
+# English words no Vietnamese question uses: two of them make a question with Vietnamese names
+# in it ("what is Sở Y tế assigned") an English one.
+_ENGLISH_ONLY = (_ENGLISH_HINTS | frozenset("of for with was were did has have assigned responsible".split())) - {"do"}
+_SYLLABLE = re.compile(
+    r"(?:ngh|ch|gh|gi|kh|ng|nh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?"
+)
+
+
 def looks_english(text: str) -> bool:
     if _VIETNAMESE_MARKS.search(text):
-        return False
+        return sum(t in _ENGLISH_ONLY for t in re.findall(r"\w+", text.lower())) >= 2
     tokens = re.findall(r"[a-z']+", text.lower())
     return sum(t in _ENGLISH_HINTS for t in tokens) >= 1 and len(tokens) >= 2
+
+
+def vietnamese_runs(text: str) -> str:
+    """The Vietnamese words of a mixed question: words with diacritics, and the plain
+    Vietnamese syllables next to them ("Y" in "what is Sở Y tế assigned")."""
+    tokens = re.findall(r"\w+", text)
+    keep = [not t.isascii() for t in tokens]
+
+    def plain_syllable(t: str) -> bool:
+        low = t.lower()
+        return bool(_SYLLABLE.fullmatch(low)) and low not in ENGLISH_STOPWORDS and low not in _ENGLISH_ONLY
+
+    changed = True
+    while changed:
+        changed = False
+        for i, t in enumerate(tokens):
+            near = (i > 0 and keep[i - 1]) or (i + 1 < len(tokens) and keep[i + 1])
+            if not keep[i] and near and plain_syllable(t):
+                keep[i] = changed = True
+    return " ".join(t for t, k in zip(tokens, keep) if k)
 
 
 @dataclass(frozen=True)
@@ -197,9 +225,10 @@ def analyse_query(text: str, lexicon: Lexicon | None = None) -> QueryTerms:
     translated: list[str] = []
     spelled = ""
     if english:
-        english_words = re.findall(r"[a-z0-9'-]+", text.lower())
-        translated = lexicon.translate(english_words) + agencies
-        spelled = lexicon.translate_spelled(english_words)
+        english_words = [w for w in re.findall(r"[\w'-]+", text.lower()) if w.isascii()]
+        vietnamese = vietnamese_runs(text)  # names left in Vietnamese inside an English question
+        translated = lexicon.translate(english_words) + agencies + words(vietnamese)
+        spelled = f"{lexicon.translate_spelled(english_words)} {vietnamese}".strip()
     terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
     terms = [t for t in terms if t not in FUNCTION_WORDS]
     all_words = tuple(seq + extra + translated)
