@@ -6,8 +6,12 @@ import json
 import os
 import random
 import resource
+import socket
+import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -106,3 +110,34 @@ def latency_line(name: str, seconds: Sequence[float]) -> str:
         f"{name:30} n={len(ms):4d}  p50 {percentile(ms, 50):8.1f} ms  p95 {percentile(ms, 95):8.1f} ms  "
         f"mean {sum(ms) / len(ms):8.1f} ms  max {max(ms):8.1f} ms"
     )
+
+
+@contextmanager
+def served(data_dir: Path, timeout: float = 900.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``benchmarks/serve.py`` (uvicorn) over ``data_dir`` on a free loopback port, until the block
+    ends; yields its URL and process."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "serve.py"),
+                                "--data-dir", str(data_dir), "--port", str(port)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the server exited with {process.returncode}")
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not become ready")
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

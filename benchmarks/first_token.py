@@ -12,49 +12,14 @@ first ``delta`` and of the final ``answer`` event; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from common import ROOT, SAMPLES, dev_questions, latency_line, load_average, log
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def served(data_dir: Path) -> Iterator[str]:
-    """``benchmarks/serve.py`` on a free loopback port, until the block ends."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "serve.py"),
-                                "--data-dir", str(data_dir), "--port", str(port)], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode}")
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not become ready")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+from common import ROOT, SAMPLES, dev_questions, latency_line, load_average, log, served
 
 
 def ingested_samples(tmp: Path) -> Path:
@@ -118,7 +83,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="chidao-first-token-") as tmp:
         data_dir = args.data_dir or ingested_samples(Path(tmp))
-        with served(data_dir) as url:
+        with served(data_dir, timeout=300) as (url, _):
             measure(url, questions, args.rounds, args.warmup)
 
 

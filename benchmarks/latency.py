@@ -15,15 +15,11 @@ Peak RSS is that of the process holding the service.
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from common import (
-    ROOT,
     latency_line,
     load_average,
     log,
@@ -31,6 +27,7 @@ from common import (
     peak_rss_mib,
     process_peak_rss_mib,
     question_mix,
+    served,
 )
 
 Call = Callable[[str], object]
@@ -103,56 +100,31 @@ def run_inprocess(data_dir: Path, questions: list[str], calls: int, warmup: int)
     print(f"load average at end            {load_average()}")
 
 
-def start_server(data_dir: Path, timeout: float = 900.0) -> tuple[subprocess.Popen, str]:
+def run_http(data_dir: Path, questions: list[str], calls: int, warmup: int) -> None:
     import httpx
 
     from bot.settings import Settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     Settings(data_dir=data_dir)  # fail here, not in the child, on a bad configuration
-    command = [sys.executable, str(ROOT / "benchmarks" / "serve.py"), "--data-dir", str(data_dir), "--port", str(port)]
-    server = subprocess.Popen(command, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not become ready")
-
-
-def run_http(data_dir: Path, questions: list[str], calls: int, warmup: int) -> None:
-    import httpx
-
     start = time.perf_counter()
-    server, url = start_server(data_dir)
-    print(f"server ready (uvicorn, loopback) {time.perf_counter() - start:.1f} s after start")
-    try:
-        with httpx.Client(base_url=url, timeout=300) as client:
+    with served(data_dir) as (url, server), httpx.Client(base_url=url, timeout=300) as client:
+        print(f"server ready (uvicorn, loopback) {time.perf_counter() - start:.1f} s after start")
 
-            def search(q: str) -> None:
-                client.post("/api/search", json={"query": q, "k": 5}).raise_for_status()
+        def search(q: str) -> None:
+            client.post("/api/search", json={"query": q, "k": 5}).raise_for_status()
 
-            def chat(q: str) -> None:
-                client.post("/api/chat", json={"message": q, "history": []}).raise_for_status()
+        def chat(q: str) -> None:
+            client.post("/api/chat", json={"message": q, "history": []}).raise_for_status()
 
-            warm(search, questions, warmup)
-            warm(chat, questions, warmup)
-            log(f"timing {calls} searches and {calls} chats over HTTP")
-            print(f"load average at start          {load_average()}")
-            print(latency_line("HTTP POST /api/search", timed_calls(search, questions, calls)))
-            print(latency_line("HTTP POST /api/chat", timed_calls(chat, questions, calls)))
+        warm(search, questions, warmup)
+        warm(chat, questions, warmup)
+        log(f"timing {calls} searches and {calls} chats over HTTP")
+        print(f"load average at start          {load_average()}")
+        print(latency_line("HTTP POST /api/search", timed_calls(search, questions, calls)))
+        print(latency_line("HTTP POST /api/chat", timed_calls(chat, questions, calls)))
         rss = process_peak_rss_mib(server.pid)
         print(f"server peak RSS after queries  {rss:.0f} MiB" if rss else "server peak RSS: unavailable")
         print(f"load average at end            {load_average()}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:
