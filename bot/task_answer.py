@@ -18,7 +18,6 @@ from bot.citations import Answer, Citation
 from bot.extract import intents
 from ingest.agencies import AgencyRegistry, match_words
 from ingest.folding import fold
-from vectorstore.records import document_line
 from vectorstore.retriever import Passage
 from vectorstore.task_index import TaskIndex, TaskView
 from vectorstore.text import (
@@ -28,7 +27,6 @@ from vectorstore.text import (
     QUESTION_WORDS,
     QueryTerms,
     names_place,
-    words,
 )
 
 Weight = Callable[[str], float]
@@ -81,7 +79,6 @@ class TaskAnswerer:
         self.index = index
         self.weight = weight
         self.registry = registry or AgencyRegistry.default()
-        self._vocabularies: dict[tuple[str, str], frozenset[str]] = {}
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer | None:
         folded = fold(query.text)
@@ -114,16 +111,6 @@ class TaskAnswerer:
         stop = QUESTION_WORDS | FUNCTION_WORDS | (ENGLISH_STOPWORDS if query.english else frozenset())
         return [w for w in text.split() if w not in stop and w != "|" and not w.isdigit()]
 
-    def _vocabulary(self, view: TaskView) -> frozenset[str]:
-        """The words of a task's quote, section and document line, kept per task version."""
-        key = (view.task.id, view.task.version)
-        if key not in self._vocabularies:
-            if len(self._vocabularies) > 200_000:  # documents were replaced many times over
-                self._vocabularies.clear()
-            text = " ".join([view.task.quote, document_line(view.document), view.task.section])
-            self._vocabularies[key] = frozenset(words(text))
-        return self._vocabularies[key]
-
     def _relevant(self, views: list[TaskView], rest: list[str], passages: list[Passage]) -> list[TaskView]:
         """Tasks that hold the rest of the question, from retrieved documents first."""
         order = {p.document.id: i for i, p in reversed(list(enumerate(passages)))}
@@ -132,7 +119,7 @@ class TaskAnswerer:
         scored = []
         for view in views:
             if total:
-                share = sum(weight for w, weight in weights.items() if w in self._vocabulary(view)) / total
+                share = sum(weight for w, weight in weights.items() if w in view.vocabulary) / total
             else:
                 share = 1.0
             scored.append((share, view))

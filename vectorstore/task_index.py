@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from ingest.agencies import AgencyRegistry
 from ingest.deadlines import Deadline
-from vectorstore.records import DocumentRecord, StoredTask
+from vectorstore.records import DocumentRecord, StoredTask, document_line
 from vectorstore.store import Store
+from vectorstore.text import words
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class TaskView:
     task: StoredTask
     document: DocumentRecord
     deadlines: tuple[Deadline, ...]
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """The folded words of the task's quote, its section and its document line."""
+        return frozenset(words(" ".join([self.task.quote, document_line(self.document), self.task.section])))
 
 
 @dataclass(frozen=True)
