@@ -15,19 +15,17 @@ from dataclasses import dataclass, replace
 import prompts
 from bot.citations import Answer, Citation, Delta
 from bot.extract import (
+    Question,
     best_span,
     coverage,
-    cue_words,
     intents,
     lead_span,
-    named_agencies,
     open_terms,
     pairs_held,
     query_weights,
     score_units,
     states_date,
     support,
-    toned_forms,
 )
 from ingest.folding import fold
 from vectorstore.retriever import Passage
@@ -104,12 +102,12 @@ class ExtractiveAnswerer(Answerer):
         self.document_passages = document_passages
 
     def confidence(self, query: QueryTerms, passages: list[Passage]) -> float:
-        weights = query_weights(query, self.weight)
+        question = Question.of(query, self.weight)
         considered = passages[: self.consider]
-        if sum("_" in t for t in weights) >= MIN_PAIRS and not any(pairs_held(p, weights) for p in considered):
+        pairs = sum("_" in t for t in question.weights)
+        if pairs >= MIN_PAIRS and not any(pairs_held(p, question.weights) for p in considered):
             return 0.0
-        cues, forms, named = cue_words(query), toned_forms(query), named_agencies(query)
-        return max((coverage(p, weights, cues, forms, named) for p in considered), default=0.0)
+        return max((coverage(p, question) for p in considered), default=0.0)
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
         if not passages or self.confidence(query, passages) < self.min_coverage:

@@ -176,14 +176,19 @@ def states_date(text: str) -> bool:
     return bool(_EVIDENCE["date"].search(fold_chars(text)))
 
 
+def _with_context(passage: Passage) -> str:
+    """A passage as a question is checked against it: with its document line, headings, issuer and place."""
+    doc = passage.document
+    return " ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])
+
+
 def pairs_held(passage: Passage, weights: dict[str, float]) -> int:
     """How many of the question's word pairs the passage (with its headings and document) holds.
 
     Syllables alone can match by accident ("đại học" against "đại biểu ... người học");
     a passage that holds none of three or more pairs is not about the question.
     """
-    doc = passage.document
-    terms = set(passage_terms(" ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])))
+    terms = set(passage_terms(_with_context(passage)))
     return sum(t in terms for t in weights if "_" in t)
 
 
@@ -222,48 +227,55 @@ def toned_forms(query: QueryTerms) -> dict[str, frozenset[str]]:
     return {key: frozenset(spellings) for key, spellings in forms.items()}
 
 
-def coverage(
-    passage: Passage,
-    weights: dict[str, float],
-    cues: dict[str, frozenset[str]] | None = None,
-    forms: dict[str, frozenset[str]] | None = None,
-    named: dict[str, frozenset[str]] | None = None,
-) -> float:
+@dataclass(frozen=True)
+class Question:
+    """What a question asks, worked out once and then checked against each passage."""
+
+    weights: dict[str, float]  # IDF of each content term, word pairs included
+    cues: dict[str, frozenset[str]]  # by intent, words a passage stating a date or figure answers
+    forms: dict[str, frozenset[str]]  # folded word -> the toned spellings the question used
+    named: dict[str, frozenset[str]]  # agency id -> the words naming it
+
+    @classmethod
+    def of(cls, query: QueryTerms, weight: Weight) -> Question:
+        return cls(query_weights(query, weight), cue_words(query), toned_forms(query), named_agencies(query))
+
+
+def coverage(passage: Passage, question: Question) -> float:
     """Share of the question's content words (IDF-weighted) that the passage holds.
 
     The passage counts with its document line, headings, issuer and place.
     Only single words count: word pairs vary with phrasing, words do not.
-    A word has its everyday equivalents ("nộp" / "gửi"), and the words of
-    ``cues`` count as held when the passage states what they ask for. A word
-    the question wrote with diacritics (``forms``) must be spelled so in a
-    passage that has them: "nghỉ" is not "nghị". A question naming agencies
-    (``named``) is answered only by a passage that names one of them, or that is
-    addressed to all departments or member units ("các sở, ban, ngành").
+    A word has its everyday equivalents ("nộp" / "gửi"), and cue words count
+    as held when the passage states what they ask for. A word the question
+    wrote with diacritics must be spelled so in a passage that has them:
+    "nghỉ" is not "nghị". A question naming agencies is answered only by a
+    passage that names one of them, or that is addressed to all departments
+    or member units ("các sở, ban, ngành").
     """
-    single = {t: w for t, w in weights.items() if "_" not in t}
+    single = {t: w for t, w in question.weights.items() if "_" not in t}
     total = sum(single.values())
     if not total:
         return 0.0
-    doc = passage.document
-    text = " ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])
+    text = _with_context(passage)
     terms = set(words(text))
-    spelled = set(toned_words(text)) if forms and _written_with_marks(passage.chunk.text) else set()
-    folded = fold_chars(passage.chunk.text)
+    spelled = set(toned_words(text)) if question.forms and _written_with_marks(passage.chunk.text) else set()
     cued: set[str] = set()
-    if named:
+    if question.named:
         if _ALL_UNITS.search(fold(passage.chunk.text)):
-            cued = set().union(*named.values())
-        elif named.keys().isdisjoint(m.agency.id for m in AgencyRegistry.default().find(text)):
+            cued = set().union(*question.named.values())
+        elif question.named.keys().isdisjoint(m.agency.id for m in AgencyRegistry.default().find(text)):
             return 0.0
-    for intent, cue in (cues or {}).items():
+    folded = fold_chars(passage.chunk.text)
+    for intent, cue in question.cues.items():
         if _EVIDENCE[intent].search(folded):
             cued |= cue
 
     def held(t: str) -> bool:
         if t in cued or any(e in terms for e in _EQUIVALENTS.get(t, ())):
             return True
-        if spelled and forms and t in forms:
-            return not spelled.isdisjoint(forms[t])
+        if spelled and t in question.forms:
+            return not spelled.isdisjoint(question.forms[t])
         return t in terms
 
     return sum(w for t, w in single.items() if held(t)) / total
