@@ -14,8 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackHTTP
 
 
 @dataclass
@@ -55,19 +57,16 @@ class FakeOpenAI:
         self.script: Callable[[dict[str, Any]], Reply] = lambda body: Reply("Được [1].")
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []  # the Authorization header of each request
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.http = LoopbackHTTP(self._handler())
+        self.port = self.http.port
+        self.base_url = f"{self.http.url}/v1"
 
     def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
+        self.http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
     def reset(self, script: Callable[[dict[str, Any]], Reply]) -> None:
         self.script = script
