@@ -11,9 +11,15 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
+
+from tests.conftest import LiveServer
+from tests.loopback import LoopbackHTTP
 
 
 @dataclass(frozen=True)
@@ -67,19 +73,15 @@ class FakeApi:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.http = LoopbackHTTP(Handler)
+        self.url = self.http.url
 
     def __enter__(self) -> FakeApi:
-        self._thread.start()
+        self.http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
     def script(self, method: str, *replies: Reply) -> None:
         """The next calls of ``method`` get these replies, in order; later ones the default."""
@@ -244,3 +246,18 @@ def check_cut_at_line_ends(parts: list[str], full: str) -> None:
         pos = start + len(part.strip())
         assert pos == len(full) or full[pos] == "\n", (part[-40:], full[pos:pos + 40])
     assert not full[pos:].strip()
+
+
+@contextmanager
+def serve_channels(service: Any, data_dir: Path, settings: dict[str, Any],
+                   tune: Callable[[Any], None] | None = None) -> Iterator[LiveServer]:
+    """The app over ``service`` with these settings on a real uvicorn server on loopback;
+    ``tune`` gets the app's channels before the server starts."""
+    from bot.api import create_app
+    from bot.settings import Settings
+
+    app = create_app(service, Settings(data_dir=data_dir, **settings))
+    if tune:
+        tune(app.state.channels)
+    with LiveServer(app) as server:
+        yield server

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from tests.fake_messaging import (
     check_cut_at_line_ends,
     check_sources,
     check_telegram_html,
+    serve_channels,
     telegram_error,
 )
 
@@ -69,19 +70,11 @@ def fake() -> Iterator[FakeTelegram]:
         yield api
 
 
-@contextmanager
 def serve(service: Any, data_dir: Path, fake: FakeTelegram, tune: Callable[[Any], None] | None = None,
-          **settings: Any) -> Iterator[LiveServer]:
-    from bot.api import create_app
-    from bot.settings import Settings
-
+          **settings: Any) -> AbstractContextManager[LiveServer]:
     values = {"telegram_bot_token": TOKEN, "telegram_webhook_secret": SECRET, "telegram_api_base": fake.url,
               "zalo_app_id": None, "zalo_oa_secret": None, "zalo_access_token": None, **settings}
-    app = create_app(service, Settings(data_dir=data_dir, **values))
-    if tune:
-        tune(app.state.channels.telegram)
-    with LiveServer(app) as server:
-        yield server
+    return serve_channels(service, data_dir, values, tune and (lambda channels: tune(channels.telegram)))
 
 
 def quick_retries(attempts: int = 3, timeout: float | None = None) -> Callable[[Any], None]:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,15 @@ from bot.channels.http import RetryPolicy
 from bot.channels.telegram import SECRET_HEADER
 from bot.channels.zalo import signature, verify
 from tests.conftest import LiveServer
-from tests.fake_messaging import FakeTelegram, FakeZalo, Reply, ServiceProxy, check_cut_at_line_ends, check_sources
+from tests.fake_messaging import (
+    FakeTelegram,
+    FakeZalo,
+    Reply,
+    ServiceProxy,
+    check_cut_at_line_ends,
+    check_sources,
+    serve_channels,
+)
 
 APP_ID = "1234567890123456789"
 OA_SECRET = "oaSecretKey_for_tests"
@@ -58,19 +66,11 @@ def fake() -> Iterator[FakeZalo]:
         yield api
 
 
-@contextmanager
 def serve(service: Any, data_dir: Path, fake: FakeZalo, tune: Callable[[Any], None] | None = None,
-          **settings: Any) -> Iterator[LiveServer]:
-    from bot.api import create_app
-    from bot.settings import Settings
-
+          **settings: Any) -> AbstractContextManager[LiveServer]:
     values = {"zalo_app_id": APP_ID, "zalo_oa_secret": OA_SECRET, "zalo_access_token": ACCESS_TOKEN,
               "zalo_api_base": fake.url, "telegram_bot_token": None, **settings}
-    app = create_app(service, Settings(data_dir=data_dir, **values))
-    if tune:
-        tune(app.state.channels)
-    with LiveServer(app) as server:
-        yield server
+    return serve_channels(service, data_dir, values, tune)
 
 
 def texts(calls: list[Any]) -> list[str]:
