@@ -59,6 +59,7 @@ class Store:
         self._tasks = client.get_or_create_collection(f"tasks-{embedder.key}", embedding_function=NoEmbedding())
         self._lock = threading.RLock()
         self._registry: dict[str, DocumentRecord] | None = None
+        self._fingerprint = ""  # of the registry above; "" until asked for
         self._registry_at = 0.0
         self._batch = max(1, min(int(client.get_max_batch_size()), 1000))
 
@@ -78,6 +79,7 @@ class Store:
                     for doc_id, meta in zip(got["ids"], got["metadatas"] or [])
                 }
                 self._registry_at = time.monotonic()
+                self._fingerprint = ""
             return self._registry
 
     def _invalidate(self) -> None:
@@ -95,9 +97,13 @@ class Store:
         return docs[0] if docs and docs[0] else ""
 
     def fingerprint(self) -> str:
-        """Changes whenever the set of live (document, version) pairs does."""
-        pairs = sorted((d.id, d.version) for d in self.registry().values())
-        return hashlib.sha1(repr(pairs).encode()).hexdigest()[:16]
+        """Changes whenever the set of live (document, version) pairs does (computed once per registry read)."""
+        with self._lock:
+            registry = self.registry()
+            if not self._fingerprint:
+                pairs = sorted((d.id, d.version) for d in registry.values())
+                self._fingerprint = hashlib.sha1(repr(pairs).encode()).hexdigest()[:16]
+            return self._fingerprint
 
     # -- writes -----------------------------------------------------------
 
