@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ingest.numbering import kind, render
+
 SECTION_SEPARATOR = " › "
 
 
@@ -18,8 +20,9 @@ class DocumentMeta:
     place: str = ""
     date: str = ""  # ISO "2024-02-19", or "2026-02" when the day is left blank
     date_text: str = ""  # the date as written
-    title: str = ""  # trích yếu
+    title: str = ""  # trích yếu; for a law its name: "Cư trú"
     signer: str = ""
+    effective_date: str = ""  # ISO, where the text says when it takes effect
 
     @property
     def year(self) -> int | None:
@@ -33,9 +36,12 @@ class DocumentMeta:
 class Heading:
     """One level of a section path.
 
-    ``kind`` is ``roman`` (I.), ``arabic`` (1.), ``decimal`` (3.1.), ``letter``
-    (a), đ)), ``note`` (a footnote) or ``part`` (the header, the opening and the
-    closing of a document, which carry no number).
+    ``kind`` names a row of ``ingest/data/numbering.tsv``: ``article`` (Điều 5.),
+    ``chapter`` (Chương II), ``clause`` / ``point`` (khoản, điểm of an article),
+    ``roman`` (I.), ``arabic`` (1.), ``decimal`` (3.1.), ``letter`` (a), đ)), ...;
+    ``note`` (a footnote), ``attachment`` (a document attached after the
+    signature) or ``part`` (the header, the opening and the closing of a
+    document, which carry no number).
     """
 
     kind: str
@@ -44,34 +50,13 @@ class Heading:
 
     @property
     def display(self) -> str:
-        """The short form used in section paths: "III", "8. Sở Y tế", "c) Đối với ..."."""
-        if self.kind == "roman":
-            return self.label
-        if self.kind == "part":
-            return self.title
-        if self.kind == "note":
-            return f"Chú thích {self.label}"
-        mark = f"{self.label})" if self.kind == "letter" else f"{self.label}."
-        if not self.title:
-            return mark if self.kind == "letter" else self.label
-        return f"{mark} {_shorten(self.title)}"
+        """The short form used in section paths: "III", "8. Sở Y tế", "Điều 12. …", "khoản 2"."""
+        return render(kind(self.kind).display, self.label, self.title)
 
     @property
     def full(self) -> str:
-        """The complete heading: "III. PHÂN CÔNG NHIỆM VỤ"."""
-        if self.kind == "part":
-            return self.title
-        if self.kind == "note":
-            return self.display
-        mark = f"{self.label})" if self.kind == "letter" else f"{self.label}."
-        return f"{mark} {self.title}".strip() if self.title else mark
-
-
-def _shorten(title: str, limit: int = 90) -> str:
-    if len(title) <= limit:
-        return title
-    cut = title[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:-") + "…"
+        """The complete heading: "III. PHÂN CÔNG NHIỆM VỤ", "Điều 12. Hoạt động của trường quay"."""
+        return render(kind(self.kind).full, self.label, self.title)
 
 
 def section_path(headings: tuple[Heading, ...]) -> str:
@@ -151,3 +136,20 @@ class Chunk:
     @property
     def headings(self) -> list[str]:
         return [h.full for h in self.path]
+
+    @property
+    def structure(self) -> dict[str, str]:
+        """Where the passage lies in a legal text: ``{"article": "12", "clause": "2", "point": "a"}``,
+        each empty unless the passage lies within one."""
+        return structure_of(self.path)
+
+
+STRUCTURE_KINDS = ("article", "clause", "point")
+
+
+def structure_of(path: tuple[Heading, ...]) -> dict[str, str]:
+    out = dict.fromkeys(STRUCTURE_KINDS, "")
+    for heading in path:
+        if heading.kind in out:
+            out[heading.kind] = heading.label
+    return out

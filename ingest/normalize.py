@@ -147,6 +147,9 @@ def _starts_new(previous: str, line: str) -> bool:
     if _starts_item(line):
         return True
     prev_plain, plain = plain_text(previous), plain_text(line)
+    marker = match_marker(prev_plain)
+    if marker is not None and marker.role == "line" and plain[:1].isupper():
+        return True  # "Điều 5. Phạm vi điều chỉnh" or "Chương I" ends its line
     if _is_caps(prev_plain) and not _is_caps(plain):
         return True  # a heading in capitals, then its text
     first = plain[:1]
