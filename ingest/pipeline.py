@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.header import find_zones, read_meta
+from ingest.doctypes import type_line
+from ingest.header import read_meta
+from ingest.legal_text import sentence_case
 from ingest.loaders import LoadedText, LoadError, load_bytes
-from ingest.models import Paragraph, ParsedDocument
+from ingest.models import Heading, Paragraph, ParsedDocument
 from ingest.normalize import Line, plain_text, split_paragraphs, strip_heading_marks, to_lines
 from ingest.sections import CLOSING, HEADER, build_paragraphs
+from ingest.zones import Zones, find_zones, header_end, plain
 
 
 def _zone_paragraph(lines: list[Line], part: Paragraph) -> Paragraph | None:
@@ -20,20 +23,40 @@ def _zone_paragraph(lines: list[Line], part: Paragraph) -> Paragraph | None:
     return Paragraph(text, part.path, page, part.kind)
 
 
+def _attachment(lines: list[Line], start: int, stop: int, footnotes: dict[str, str]) -> list[Paragraph]:
+    """An attached document (Quy chế, Kế hoạch, Phụ lục …): its own heading, then its body."""
+    segment = lines[start:stop]
+    found = type_line(plain(segment[0]))
+    if found is None:  # a PHỤ LỤC heading: the numbering reads it
+        raws, notes = split_paragraphs(segment)
+        return build_paragraphs(raws, {**footnotes, **notes})
+    head_end = header_end(segment, len(segment))
+    title = " ".join(plain(line) for line in segment[1:head_end] if plain(line)) or found[1]
+    root = (Heading("attachment", found[0].name, sentence_case(title)),)
+    raws, notes = split_paragraphs(segment[head_end:])
+    return build_paragraphs(raws, {**footnotes, **notes}, root)
+
+
+def _main_paragraphs(lines: list[Line], zones: Zones) -> tuple[list[Paragraph], dict[str, str]]:
+    raws, footnotes = split_paragraphs(lines[zones.body_start:zones.closing_start])
+    return build_paragraphs(raws, footnotes), footnotes
+
+
 def parse_loaded(loaded: LoadedText, source: str) -> ParsedDocument:
     lines = to_lines(loaded)
     zones = find_zones(lines)
-    raws, footnotes = split_paragraphs(lines[zones.body_start:zones.closing_start])
-    body = build_paragraphs(raws, footnotes)
+    body, footnotes = _main_paragraphs(lines, zones)
     meta = read_meta(lines, zones, "\n".join(p.text for p in body))
     paragraphs: list[Paragraph] = []
     header = _zone_paragraph(lines[:zones.body_start], Paragraph("", (HEADER,), None, "header"))
     if header:
         paragraphs.append(header)
     paragraphs.extend(body)
-    closing = _zone_paragraph(lines[zones.closing_start:], Paragraph("", (CLOSING,), None, "closing"))
+    closing = _zone_paragraph(lines[zones.closing_start:zones.end], Paragraph("", (CLOSING,), None, "closing"))
     if closing:
         paragraphs.append(closing)
+    for start, stop in zones.attachments:
+        paragraphs.extend(_attachment(lines, start, stop, footnotes))
     if not any(p.kind not in ("header", "closing") for p in paragraphs):
         raise LoadError("không tìm thấy nội dung văn bản")
     return ParsedDocument(source, meta, tuple(paragraphs), footnotes)
