@@ -1,21 +1,32 @@
-"""Section-aware chunks: consecutive paragraphs of one section, packed up to a token budget.
+"""Section-aware chunks: paragraphs of one unit, packed up to a token budget.
 
-A chunk never holds text of two sections, so its heading path is exact and it
-never crosses a top-level section. A paragraph longer than the budget is cut
-at sentence ends (then at clause ends, then between words).
+The unit of a legal text is its article: a passage never holds text of two
+articles, the article's heading line opens its first passage, and its clauses
+and points are packed together up to the budget (a short clause is kept with
+its siblings); when an article is cut, each passage's path is the deepest
+heading all its text lies under ("Điều 12 › khoản 2"), and a lead-in line
+ending in ":" is repeated at the top of every passage of the items under it.
+Elsewhere (plans, dispatches) a chunk holds the paragraphs of exactly one
+section. A paragraph longer than the budget is cut at sentence ends, then at
+clause ends, then between words, then, for a run with no space at all, by
+characters — iteratively, whatever the input.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
-from ingest.models import Chunk, Paragraph, ParsedDocument
+from ingest.models import Chunk, Heading, Paragraph, ParsedDocument
 
 TokenCounter = Callable[[str], int]
 
+UNIT_KIND = "article"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“(\-–+]?[A-ZĐÀ-Ỹ0-9])")
 _CLAUSE_END = re.compile(r"(?<=[;:])\s+")
+_WORDS = re.compile(r"\s+")
+_LEAD_SHARE = 3  # a lead-in is repeated only while it takes less than a third of the budget
 
 
 def estimate_tokens(text: str) -> int:
@@ -23,61 +34,194 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 3 + 1
 
 
-def _pieces(text: str, max_tokens: int, count: TokenCounter) -> Iterator[str]:
-    if count(text) <= max_tokens:
-        yield text
-        return
-    for pattern in (_SENTENCE_END, _CLAUSE_END):
-        parts = [p for p in pattern.split(text) if p and p.strip()]
-        if len(parts) > 1:
-            yield from _pack(parts, max_tokens, count, " ")
-            return
-    words = text.split()
-    half = max(1, len(words) // 2)
-    yield from _pieces(" ".join(words[:half]), max_tokens, count)
-    yield from _pieces(" ".join(words[half:]), max_tokens, count)
+# -- cutting one paragraph -------------------------------------------------------------
 
 
-def _pack(parts: list[str], max_tokens: int, count: TokenCounter, joiner: str) -> Iterator[str]:
+def _split_at(text: str, level: int) -> list[tuple[str, str]]:
+    """``text`` cut at one level: (separator before the part, part)."""
+    if level < 3:
+        pattern = (_SENTENCE_END, _CLAUSE_END, _WORDS)[level]
+        parts = [p.strip() for p in pattern.split(text) if p and p.strip()]
+        return [("" if i == 0 else " ", p) for i, p in enumerate(parts)]
+    half = max(1, len(text) // 2)
+    return [("", text[:half]), ("", text[half:])]
+
+
+def split_text(text: str, max_tokens: int, count: TokenCounter) -> list[str]:
+    """``text`` in pieces of at most ``max_tokens``, cut at the coarsest boundary that works.
+
+    Iterative: a paragraph of thousands of characters without a space is cut by characters,
+    never by recursion."""
+    atoms: list[tuple[str, str]] = []
+    todo: list[tuple[str, str, int]] = [("", text.strip(), 0)]
+    while todo:
+        sep, part, level = todo.pop()
+        if count(part) <= max_tokens or len(part) <= 1:
+            atoms.append((sep, part))
+            continue
+        pieces = _split_at(part, level)
+        while len(pieces) < 2 and level < 3:
+            level += 1
+            pieces = _split_at(part, level)
+        pieces[0] = (sep, pieces[0][1])
+        todo.extend((s, p, level) for s, p in reversed(pieces))
+    return _glue(atoms, max_tokens, count)
+
+
+def _glue(atoms: list[tuple[str, str]], max_tokens: int, count: TokenCounter) -> list[str]:
+    out: list[str] = []
     current = ""
-    for part in parts:
-        for piece in _pieces(part.strip(), max_tokens, count):
-            candidate = f"{current}{joiner}{piece}" if current else piece
-            if current and count(candidate) > max_tokens:
-                yield current
-                current = piece
-            else:
-                current = candidate
+    for sep, atom in atoms:
+        candidate = f"{current}{sep}{atom}" if current else atom
+        if current and count(candidate) > max_tokens:
+            out.append(current)
+            current = atom
+        else:
+            current = candidate
     if current:
-        yield current
+        out.append(current)
+    return out
 
 
-def _groups(paragraphs: tuple[Paragraph, ...]) -> Iterator[list[Paragraph]]:
+# -- units and the tree of one unit ---------------------------------------------------
+
+
+@dataclass
+class _Node:
+    path: tuple[Heading, ...]
+    items: list[Paragraph | _Node] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    lines: tuple[str, ...]
+    path: tuple[Heading, ...]
+    page: int | None
+
+
+def _unit_key(para: Paragraph) -> tuple[str, tuple[Heading, ...]]:
+    if para.kind in ("header", "closing", "footnote"):
+        return para.kind, para.path
+    for i, heading in enumerate(para.path):
+        if heading.kind == UNIT_KIND:
+            return "unit", para.path[:i + 1]
+    return "section", para.path
+
+
+def _units(paragraphs: tuple[Paragraph, ...]) -> Iterator[tuple[tuple[Heading, ...], list[Paragraph]]]:
     group: list[Paragraph] = []
+    key: tuple[str, tuple[Heading, ...]] | None = None
     for para in paragraphs:
-        if group and para.path != group[0].path:
-            yield group
+        para_key = _unit_key(para)
+        if group and para_key != key:
+            yield key[1], group  # type: ignore[index]
             group = []
+        key = para_key
         group.append(para)
-    if group:
-        yield group
+    if group and key is not None:
+        yield key[1], group
+
+
+def _tree(root: tuple[Heading, ...], paragraphs: list[Paragraph]) -> _Node:
+    top = _Node(root)
+    for para in paragraphs:
+        node = top
+        for depth in range(len(root), len(para.path)):
+            last = node.items[-1] if node.items else None
+            if not (isinstance(last, _Node) and last.path == para.path[:depth + 1]):
+                last = _Node(para.path[:depth + 1])
+                node.items.append(last)
+            node = last
+        node.items.append(para)
+    return top
+
+
+def _texts(node: _Node) -> list[str]:
+    out: list[str] = []
+    for item in node.items:
+        out.extend(_texts(item) if isinstance(item, _Node) else [item.text])
+    return out
+
+
+def _first_page(node: _Node) -> int | None:
+    for item in node.items:
+        page = _first_page(item) if isinstance(item, _Node) else item.page
+        if page is not None:
+            return page
+    return None
+
+
+def _lead(node: _Node) -> str:
+    """The line that introduces the items under it ("… có trách nhiệm sau đây:"), if any."""
+    own: list[Paragraph] = []
+    for item in node.items:
+        if isinstance(item, _Node):
+            break
+        own.append(item)
+    has_children = any(isinstance(item, _Node) for item in node.items)
+    if has_children and own and own[-1].text.rstrip().endswith(":"):
+        return own[-1].text
+    return ""
+
+
+# -- packing ------------------------------------------------------------------------------
+
+
+class _Packer:
+    def __init__(self, max_tokens: int, count: TokenCounter) -> None:
+        self.max_tokens = max_tokens
+        self.count = count
+
+    def fits(self, lines: tuple[str, ...], budget: int) -> bool:
+        return self.count("\n".join(lines)) <= budget
+
+    def node(self, node: _Node, budget: int) -> list[_Piece]:
+        whole = tuple(_texts(node))
+        if self.fits(whole, budget):
+            return [_Piece(whole, node.path, _first_page(node))]
+        lead = _lead(node)
+        repeat = bool(lead) and self.count(lead) * _LEAD_SHARE <= budget
+        inner = budget - (self.count(lead) + 1 if repeat else 0)
+        parts: list[_Piece] = []
+        for item in node.items:
+            if isinstance(item, _Node):
+                parts.extend(self.node(item, inner))
+            else:
+                size = budget if item.text == lead else inner
+                parts.extend(_Piece((t,), node.path, item.page) for t in split_text(item.text, size, self.count))
+        return self.merge(parts, node.path, lead if repeat else "", budget)
+
+    def merge(self, parts: list[_Piece], path: tuple[Heading, ...], lead: str, budget: int) -> list[_Piece]:
+        out: list[_Piece] = []
+        current: _Piece | None = None
+        for part in parts:
+            if current is not None and self.fits(current.lines + part.lines, budget):
+                current = _Piece(current.lines + part.lines, _common(current.path, part.path), current.page)
+                continue
+            if current is not None:
+                out.append(current)
+            if lead and out and part.lines[0] != lead:
+                part = _Piece((lead, *part.lines), part.path, part.page)
+            current = part
+        if current is not None:
+            out.append(current)
+        return out
+
+
+def _common(a: tuple[Heading, ...], b: tuple[Heading, ...]) -> tuple[Heading, ...]:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def chunk_document(
     doc: ParsedDocument, max_tokens: int = 400, count_tokens: TokenCounter = estimate_tokens
 ) -> list[Chunk]:
+    packer = _Packer(max_tokens, count_tokens)
     chunks: list[Chunk] = []
-    for group in _groups(doc.paragraphs):
+    for root, group in _units(doc.paragraphs):
         kind = group[0].kind if group[0].kind in ("header", "closing", "footnote") else "body"
-        text, page = "", None
-        for para in group:
-            for piece in _pieces(para.text, max_tokens, count_tokens):
-                candidate = f"{text}\n{piece}" if text else piece
-                if text and count_tokens(candidate) > max_tokens:
-                    chunks.append(Chunk(text, group[0].path, len(chunks), page, kind))
-                    text, page = piece, para.page
-                else:
-                    text, page = candidate, page if text else para.page
-        if text:
-            chunks.append(Chunk(text, group[0].path, len(chunks), page, kind))
+        for piece in packer.node(_tree(root, group), max_tokens):
+            chunks.append(Chunk("\n".join(piece.lines), piece.path, len(chunks), piece.page, kind))
     return chunks
