@@ -29,7 +29,7 @@ from vectorstore.store import Store
 log = logging.getLogger(__name__)
 
 # Bump when parsing or chunking changes, so re-ingest rebuilds old versions.
-PIPELINE_VERSION = "p2"
+PIPELINE_VERSION = "p3"
 
 Progress = Callable[[int, int], None]  # (chunks just embedded, chunks in this file)
 
@@ -113,7 +113,7 @@ class Indexer:
             return IngestResult(source, "failed", doc_id, reason=f"lỗi khi phân tích: {exc}", server_fault=True)
         record, chunks = self._records(parsed, doc_id, version, len(data))
         tasks = self._tasks(parsed, chunks)
-        texts = [embedding_text(c, record) for c in chunks]
+        texts = [embedding_text(c, record, self.embedder.count_tokens, self.embedder.max_tokens) for c in chunks]
         vectors = self._embed(texts, progress)
         self.store.put_chunks(record, chunks, vectors)
         self.store.put_tasks(tasks)
@@ -147,11 +147,13 @@ class Indexer:
             date_text=meta.date_text, signer=meta.signer, chunk_count=len(chunks),
             ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
             sections=[node.to_dict() for node in parsed.section_tree()], size=size,
+            effective_date=meta.effective_date,
         )
         stored = [
             StoredChunk(
                 id=f"{doc_id}:{version}:{c.index:04d}", document_id=doc_id, version=version, text=c.text,
                 section=c.section, headings=tuple(c.headings), kind=c.kind, page=c.page, index=c.index,
+                **c.structure,
             )
             for c in chunks
         ]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ingest.doctypes import by_name
+from ingest.numbering import shorten
 
 # Words that let questions about a document's header or signature find those parts.
 PART_KEYWORDS = {
@@ -31,6 +35,7 @@ class DocumentRecord:
     ingested_at: str = ""
     sections: list[dict[str, Any]] = field(default_factory=list)
     size: int = 0
+    effective_date: str = ""  # ISO, where the text says when it takes effect
 
     def to_metadata(self) -> dict[str, Any]:
         data = asdict(self)
@@ -46,9 +51,21 @@ class DocumentRecord:
 
     @property
     def label(self) -> str:
-        """How a citation names the document: "Kế hoạch 195/KH-UBND"."""
+        """How a citation names the document: "Kế hoạch 195/KH-UBND"; a law by its name, "Luật Cư trú 2020"."""
+        if self.named_by_title:
+            return self.name
         parts = [p for p in (self.doc_type, self.doc_number) if p]
         return " ".join(parts) or self.source
+
+    @property
+    def named_by_title(self) -> bool:
+        doc_type = by_name(self.doc_type)
+        return bool(doc_type and doc_type.named_by == "title" and self.title)
+
+    @property
+    def name(self) -> str:
+        """The document's type and title: "Luật Cư trú 2020", "Kế hoạch Công tác xây dựng …"."""
+        return " ".join(p for p in (self.doc_type, self.title) if p) or self.label
 
     def summary(self) -> dict[str, Any]:
         """The fields ``GET /api/documents`` lists."""
@@ -56,7 +73,7 @@ class DocumentRecord:
             "id": self.id, "source": self.source, "title": self.title, "doc_number": self.doc_number,
             "doc_type": self.doc_type, "issuer": self.issuer, "place": self.place, "date": self.date,
             "date_text": self.date_text, "signer": self.signer, "chunks": self.chunk_count,
-            "ingested_at": self.ingested_at,
+            "ingested_at": self.ingested_at, "effective_date": self.effective_date,
         }
 
 
@@ -71,6 +88,9 @@ class StoredChunk:
     kind: str = "body"
     page: int | None = None
     index: int = 0
+    article: str = ""  # "12" when the passage lies within Điều 12; "" otherwise
+    clause: str = ""  # "2" when it lies within khoản 2 of that article
+    point: str = ""  # "a" when it lies within điểm a of that clause
 
     def to_metadata(self, doc: DocumentRecord) -> dict[str, Any]:
         return {
@@ -78,6 +98,7 @@ class StoredChunk:
             "headings": json.dumps(list(self.headings), ensure_ascii=False), "kind": self.kind,
             "page": self.page if self.page is not None else -1, "index": self.index,
             "source": doc.source, "doc_type": doc.doc_type, "doc_number": doc.doc_number, "date": doc.date,
+            "article": self.article, "clause": self.clause, "point": self.point,
         }
 
     @classmethod
@@ -87,7 +108,8 @@ class StoredChunk:
             id=chunk_id, document_id=meta["document_id"], version=meta["version"], text=text,
             section=meta.get("section", ""), headings=tuple(json.loads(meta.get("headings") or "[]")),
             kind=meta.get("kind", "body"), page=page if isinstance(page, int) and page >= 0 else None,
-            index=int(meta.get("index", 0)),
+            index=int(meta.get("index", 0)), article=str(meta.get("article") or ""),
+            clause=str(meta.get("clause") or ""), point=str(meta.get("point") or ""),
         )
 
 
@@ -105,15 +127,34 @@ def index_text(chunk: StoredChunk, doc: DocumentRecord) -> str:
 
 
 EMBED_CONTEXT_CHARS = 300  # about 90 tokens: with a 400-token passage it stays within 512
+NAME_CHARS = 120  # the document's name is cut to this in the context line
+TokenCounter = Callable[[str], int]
 
 
-def embedding_text(chunk: StoredChunk, doc: DocumentRecord) -> str:
-    """What the dense index embeds: the heading path gives a passage its subject."""
-    context = " › ".join(chunk.headings)
-    prefix = f"{doc.doc_type} {doc.title}".strip()
-    head = " | ".join(p for p in (prefix, context) if p)
-    if len(head) > EMBED_CONTEXT_CHARS:
-        head = "…" + head[-EMBED_CONTEXT_CHARS:]
+def _context(doc: DocumentRecord, path: list[str]) -> str:
+    name = shorten(doc.name if doc.doc_type or doc.title else "", NAME_CHARS)
+    return " | ".join(p for p in (name, " › ".join(path)) if p)
+
+
+def embedding_text(
+    chunk: StoredChunk, doc: DocumentRecord, count_tokens: TokenCounter | None = None, max_tokens: int = 512
+) -> str:
+    """What the dense index embeds: the document's name and the heading path give a passage its subject
+    ("Luật Cư trú 2020 | Chương II › Điều 12. … › 2. …"), within the embedder's ``max_tokens`` when
+    ``count_tokens`` is given (the deepest headings are kept first), else within a character budget."""
+    path = list(chunk.headings)
+    head = _context(doc, path)
+    if count_tokens is None:
+        if len(head) > EMBED_CONTEXT_CHARS:
+            head = "…" + head[-EMBED_CONTEXT_CHARS:]
+        return f"{head}\n{chunk.text}" if head else chunk.text
+    budget = max_tokens - count_tokens(chunk.text) - 8  # the model's own prefix and markers
+    while head and count_tokens(head) > budget:
+        if path:
+            path = path[1:]
+            head = _context(doc, path)
+        else:
+            head = head[: len(head) * 3 // 4]
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
