@@ -138,7 +138,7 @@ def _is_appendix_line(line: Line) -> bool:
     return marker is not None and marker.kind == "appendix" and _is_caps(plain(line))
 
 
-def _landmarks(lines: list[Line], limit: int) -> tuple[int | None, int | None]:
+def landmarks(lines: list[Line], limit: int) -> tuple[int | None, int | None]:
     """Line indexes of the document-type line ("KẾ HOẠCH") and of the "V/v ..." subject."""
     type_at = subject_at = None
     for i in range(min(limit, len(lines))):
@@ -149,13 +149,9 @@ def _landmarks(lines: list[Line], limit: int) -> tuple[int | None, int | None]:
     return type_at, subject_at
 
 
-def landmarks(lines: list[Line], limit: int) -> tuple[int | None, int | None]:
-    return _landmarks(lines, limit)
-
-
 def header_end(lines: list[Line], limit: int) -> int:
     scan = min(limit, 60)
-    type_at, subject_at = _landmarks(lines, scan)
+    type_at, subject_at = landmarks(lines, scan)
     end = 0
     if type_at is not None:
         end = title_end(lines, type_at, scan)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ingest.chunker import chunk_document
 from ingest.loaders import LoadError, MissingDependency, supported_suffixes
-from ingest.models import ParsedDocument
+from ingest.models import SECTION_SEPARATOR, ParsedDocument
 from ingest.pipeline import parse_bytes
 from ingest.tasks import TaskExtractor
 from vectorstore.embeddings import Embedder
@@ -60,6 +60,12 @@ def document_id(source: str) -> str:
 
 def content_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16] + PIPELINE_VERSION
+
+
+def _enclosing(section: str) -> list[str]:
+    """A section path and the paths that enclose it, deepest first: "A › B › C", "A › B", "A"."""
+    parts = section.split(SECTION_SEPARATOR)
+    return [SECTION_SEPARATOR.join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
@@ -167,7 +173,9 @@ class Indexer:
         stored = []
         for i, task in enumerate(self.tasks.extract(parsed)):
             quote = " ".join(task.quote.split())
-            home = next((c for c in by_section.get(task.section, []) if quote in " ".join(c.text.split())), None)
+            # an article's clauses share passages: the home may sit at an enclosing section
+            candidates = [c for section in _enclosing(task.section) for c in by_section.get(section, [])]
+            home = next((c for c in candidates if quote in " ".join(c.text.split())), None)
             if home is None:
                 log.debug("task quote not found in a chunk of %s: %.60s", task.section, task.quote)
                 continue

@@ -126,13 +126,13 @@ def index_text(chunk: StoredChunk, doc: DocumentRecord) -> str:
     return "\n".join(p for p in parts if p)
 
 
-EMBED_CONTEXT_CHARS = 300  # about 90 tokens: with a 400-token passage it stays within 512
-NAME_CHARS = 120  # the document's name is cut to this in the context line
+EMBED_CONTEXT_CHARS = 300  # about 90 tokens: the passage, not its context, dominates the vector
+NAME_CHARS = 200  # the document's name is cut to this in the context line
 TokenCounter = Callable[[str], int]
 
 
 def _context(doc: DocumentRecord, path: list[str]) -> str:
-    name = shorten(doc.name if doc.doc_type or doc.title else "", NAME_CHARS)
+    name = shorten(doc.name, NAME_CHARS) if doc.doc_type or doc.title else ""
     return " | ".join(p for p in (name, " › ".join(path)) if p)
 
 
@@ -140,21 +140,23 @@ def embedding_text(
     chunk: StoredChunk, doc: DocumentRecord, count_tokens: TokenCounter | None = None, max_tokens: int = 512
 ) -> str:
     """What the dense index embeds: the document's name and the heading path give a passage its subject
-    ("Luật Cư trú 2020 | Chương II › Điều 12. … › 2. …"), within the embedder's ``max_tokens`` when
-    ``count_tokens`` is given (the deepest headings are kept first), else within a character budget."""
+    ("Luật Cư trú 2020 | Chương II › Điều 12. … › 2. …"). The context line keeps to
+    ``EMBED_CONTEXT_CHARS`` and, when ``count_tokens`` is given, to what the passage leaves of the
+    embedder's ``max_tokens``: outer headings go first, then the line is cut from the left."""
+    budget = max_tokens - count_tokens(chunk.text) - 8 if count_tokens else max_tokens  # prefix and markers
+
+    def fits(head: str) -> bool:
+        return len(head) <= EMBED_CONTEXT_CHARS and (count_tokens is None or count_tokens(head) <= budget)
+
     path = list(chunk.headings)
     head = _context(doc, path)
-    if count_tokens is None:
-        if len(head) > EMBED_CONTEXT_CHARS:
-            head = "…" + head[-EMBED_CONTEXT_CHARS:]
-        return f"{head}\n{chunk.text}" if head else chunk.text
-    budget = max_tokens - count_tokens(chunk.text) - 8  # the model's own prefix and markers
-    while head and count_tokens(head) > budget:
-        if path:
-            path = path[1:]
-            head = _context(doc, path)
-        else:
-            head = head[: len(head) * 3 // 4]
+    while not fits(head) and len(path) > 1:
+        path = path[1:]
+        head = _context(doc, path)
+    keep = EMBED_CONTEXT_CHARS
+    while head and not fits(head):
+        head = "…" + head[-keep:].lstrip() if keep > 8 else ""
+        keep = keep * 3 // 4
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
