@@ -171,3 +171,23 @@ def test_finding_3_cli_folder_ingest_continues_after_an_unbreakable_run(tmp_path
     result = run("ingest", str(docs), "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 0, result.stderr
     assert "a-run.txt" in result.stdout and "b-plan.txt" in result.stdout and "Xong: 2 thêm" in result.stdout
+
+
+@pytest.mark.slow
+def test_stored_passages_carry_structure_and_clause_tasks_find_their_article(indexer):
+    result = indexer.ingest_file(LEGAL / "nghi_dinh.txt")
+    assert result.ok
+    store = indexer.store
+    chunks = store.chunks_of(result.document_id)
+    article_3 = [c for c in chunks if c.article == "3"]
+    assert article_3 and all(c.section.startswith("Chương II › Điều 3.") for c in article_3)
+    record = store.document(result.document_id)
+    assert (record.doc_type, record.effective_date, record.label) == ("Nghị định", "2021-02-01",
+                                                                     "Nghị định 145/2020/NĐ-CP")
+    tasks = [t for t in store.live_tasks() if t.document_id == result.document_id]
+    in_clauses = [t for t in tasks if "› khoản" in t.section]
+    assert in_clauses, [t.section for t in tasks]
+    by_id = {c.id: c for c in chunks}
+    for task in in_clauses:
+        home = by_id[task.chunk_id]
+        assert task.section.startswith(home.section) and " ".join(task.quote.split()) in " ".join(home.text.split())
