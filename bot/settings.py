@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=_env("CHIDAO_HOST"))
     port: int = Field(default=8000, validation_alias=_env("CHIDAO_PORT"))
     upload_limit_mb: float = Field(default=25.0, gt=0, validation_alias=_env("CHIDAO_UPLOAD_LIMIT_MB"))
+    cors_origins: str = Field(default="", validation_alias=_env("CHIDAO_CORS_ORIGINS"))
+    sse_keepalive: float = Field(default=15.0, gt=0, validation_alias=_env("CHIDAO_SSE_KEEPALIVE"))
 
     # messaging channels
     telegram_bot_token: str | None = Field(default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
@@ -64,3 +66,8 @@ class Settings(BaseSettings):
     @property
     def upload_limit_bytes(self) -> int:
         return int(self.upload_limit_mb * 1024 * 1024)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """``CHIDAO_CORS_ORIGINS`` split on commas; empty means no cross-origin access."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
