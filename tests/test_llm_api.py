@@ -353,6 +353,84 @@ def test_openai_fallback_note_is_in_the_message(llm_server, fake_llm):
     assert completion.model_extra["mode"] == "extractive" and completion.model_extra["citations"]
 
 
+# -- keep-alive while the answer is slow to come -----------------------------------------
+
+
+class Held:
+    """The seeded service, holding each answer before its first event until ``release`` is set."""
+
+    def __init__(self, service) -> None:
+        self._service = service
+        self.release = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._service, name)
+
+    def chat_stream(self, message, history=()):
+        self.release.wait(60)  # the model "thinks": nothing to send yet
+        yield from self._service.chat_stream(message, history)
+
+
+def test_sse_events_send_keep_alive_comments_while_no_event_comes():
+    import asyncio
+
+    from bot.citations import Answer, Delta
+    from bot.routes.core import sse_events
+
+    release = threading.Event()
+
+    def events():
+        yield Delta("Sở Tài chính ")
+        release.wait(60)  # blocked until the reader has seen a keep-alive: no timing involved
+        yield Answer("Sở Tài chính bảo đảm kinh phí.", True)
+
+    async def read() -> list[str]:
+        lines = []
+        async for line in sse_events(events(), keepalive=0.01):
+            lines.append(line)
+            if line.startswith(":"):
+                release.set()
+        return lines
+
+    lines = asyncio.run(read())
+    assert lines[0].startswith("event: delta") and lines[-1].startswith("event: answer")
+    assert set(lines[1:-1]) == {": keep-alive\n\n"}
+    assert release.is_set()
+
+
+def test_keep_alive_reaches_clients_of_both_streams(seeded_service, tmp_path):
+    """On /api/chat and /v1/chat/completions, comments flow while the answer is held; the stream then
+    ends normally and OpenAI's client ignores the comments."""
+    from openai import OpenAI
+
+    from bot.api import create_app
+    from bot.settings import Settings
+
+    held = Held(seeded_service)
+    app = create_app(held, Settings(data_dir=tmp_path, sse_keepalive=0.02))
+    with LiveServer(app) as live:
+        for path, body in [("/api/chat", {"message": FINANCE, "stream": True}),
+                           ("/v1/chat/completions", {"model": "chidao", "stream": True,
+                                                     "messages": [{"role": "user", "content": FINANCE}]})]:
+            held.release.clear()
+            lines = []
+            with httpx.stream("POST", live.url + path, json=body, timeout=60) as r:
+                for line in filter(None, r.iter_lines()):
+                    lines.append(line)
+                    if line == ": keep-alive":
+                        held.release.set()
+            first = next(i for i, line in enumerate(lines) if line.startswith(("event:", "data:")))
+            if path == "/api/chat":
+                assert ": keep-alive" in lines[:first] and lines[first] == "event: delta"
+                assert any(line.startswith("event: answer") for line in lines)
+            else:  # the role chunk goes first; the comments come while the answer is held
+                assert ": keep-alive" in lines and lines[-1] == "data: [DONE]"
+        held.release.set()
+        chunks = list(OpenAI(base_url=live.url + "/v1", api_key="x", max_retries=0).chat.completions.create(
+            model="chidao", stream=True, messages=[{"role": "user", "content": FINANCE}]))
+        assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].model_extra["citations"]
+
+
 # -- prompt injection ----------------------------------------------------------------------
 
 

@@ -63,8 +63,8 @@ def rewrite(status: int, body: bytes, method: str, path: str) -> tuple[int, dict
     param = code = None
     if status == 422:  # request validation: OpenAI answers 400
         status = 400
-        errors = data.get("errors") or [{}]
-        param = param_of(errors[0].get("loc"))
+        first = (data.get("errors") or [{}])[0]
+        param = None if first.get("type") == "json_invalid" else param_of(first.get("loc"))
     elif status in (401, 403):  # OpenAI: a missing or wrong key is 401 invalid_api_key
         status, code = 401, "invalid_api_key"
     elif status in (404, 405) and message in ("Not Found", "Method Not Allowed", ""):
