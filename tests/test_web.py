@@ -428,6 +428,11 @@ def test_phone_width_screenshot_without_horizontal_overflow(browser, server):
         page.locator("#agency-tasks .task-card").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "web-375x800-agencies.png"))
         assert no_horizontal_overflow(page)
+
+        page.get_by_role("button", name="Lịch sử", exact=True).click()
+        page.locator("#history-list .history-item").first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "web-375x800-history.png"))
+        assert no_horizontal_overflow(page)
     finally:
         context.close()
     assert (ARTIFACTS / "web-375x800.png").stat().st_size > 10_000
