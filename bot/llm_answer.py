@@ -160,7 +160,9 @@ class LLMAnswerer(Answerer):
             Citation(n, passages[i], self.quote(query, passages[i], checker.claims(n)))
             for n, i in enumerate(checker.order, 1)
         )
-        return Answer(checker.text, True, citations, mode=MODE)
+        removed = checker.sentences - len(checker.kept)
+        note = prompts.load("llm_removed.txt").format(count=removed) if removed else ""
+        return Answer(checker.text, True, citations, mode=MODE, note=note)
 
     def _fallback_answer(self, request: dict[str, Any]) -> Answer:
         error = request.get("error")

@@ -8,8 +8,9 @@ The model's text is cut into sentences as it streams. Each complete sentence is 
 - a kept sentence's markers are renumbered 1..k in order of first citation, and it is handed on.
 
 A line ending with ":" leads into what follows and is checked with it; a list number or bullet
-alone ("1.", "-") goes with the next sentence. When less than :data:`MIN_KEPT` of the sentences
-survive, the answer is not grounded (:class:`NotGrounded`) and the caller falls back.
+alone ("1.", "-") goes with the next sentence; anything else is a sentence and needs support.
+When less than :data:`MIN_KEPT` of the sentences survive, the answer is not grounded
+(:class:`NotGrounded`) and the caller falls back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from bot.grounding import THRESHOLD, Evidence, canonical_words, check, content_words
+from bot.grounding import THRESHOLD, Evidence, check
 from ingest.folding import fold
 from vectorstore.retriever import Passage
 
@@ -32,6 +33,7 @@ _MARKER = re.compile(r"[ \t]*\[\s*(" + _NUMBERS + r")\s*\]")
 # followed by blank space. The end is known only once something follows (or the text is over).
 _END = re.compile(r"\n|[.!?…]+[\"”’)*\]]*(?:[ \t]*\[[\d\s,;\-–]*\])*(?=[ \t]+[^\s\[]|[ \t]*\n)")
 _LIST_MARK = re.compile(r"(?m)^[ \t]*(?:[-*•+]|\d{1,2}[.)]|[a-zđ][.)])[ \t]+")  # "1. ", "a) ", "- " at a line start
+_LIST_ONLY = re.compile(r"\s*(?:[-*•+]|\d{1,2}[.)]|[a-zđ][.)]|[IVX]{1,4}\.)?\s*")  # "1.", "a)", "-" alone
 _REFUSAL = re.compile(r"\bkhong tim thay\b|\bkhong co thong tin\b")
 
 
@@ -103,7 +105,7 @@ class SentenceChecker:
         """The rest, once the model is done; :class:`NotGrounded` when too little was supported."""
         rest = self._sentence(self._pending.rstrip(), "") if self._pending.strip() else ""
         self._pending = ""
-        if content_words(canonical_words(_MARKER.sub("", self._lead))):
+        if self._lead.strip() and not _LIST_ONLY.fullmatch(self._lead):
             self.sentences += 1  # a lead-in nothing followed
         if not self.kept or len(self.kept) < MIN_KEPT * self.sentences:
             raise NotGrounded(len(self.kept), self.sentences, refused=is_refusal(self._seen))
@@ -123,7 +125,7 @@ class SentenceChecker:
 
     def _sentence(self, sentence: str, gap: str) -> str:
         piece = _MARKER.sub("", sentence)
-        if not content_words(canonical_words(piece)) or piece.endswith(":"):
+        if piece == sentence and (_LIST_ONLY.fullmatch(piece) or piece.endswith(":")):
             self._lead += sentence + gap  # "1.", "-", "Sở Y tế có các nhiệm vụ sau:" go with what follows
             return ""
         sentence, self._lead = self._lead + sentence, ""

@@ -50,6 +50,7 @@ PASSAGES = [
 QUERY = analyse_query("Sở Y tế có nhiệm vụ gì?")
 HEALTH = "Sở Y tế chủ trì hỗ trợ nạn nhân bị mua bán [1]."
 FINANCE = "Sở Tài chính bảo đảm kinh phí thực hiện kế hoạch [2]."
+DRUGS = "Sở Y tế phối hợp triển khai công tác cai nghiện ma túy [1]."
 BOTH = f"{HEALTH} {FINANCE}"  # as verified: the numbers are already in order
 
 
@@ -90,20 +91,22 @@ def test_sentence_citing_a_passage_that_does_not_support_it_is_removed():
     wrong = "Sở Y tế bảo đảm kinh phí thực hiện kế hoạch [1]."  # passage 1 is about Sở Y tế, not money
     streamed, final = run(answerer(f"{HEALTH} {wrong} {FINANCE}"))
     assert final.mode == "llm" and wrong not in final.answer and "Sở Y tế bảo đảm" not in streamed
+    assert final.note == prompts.load("llm_removed.txt").format(count=1)
     assert final.answer == BOTH
     assert streamed == final.answer
 
 
 def test_wrong_date_unmarked_sentence_and_marker_to_nothing_are_removed():
     text = (f"{HEALTH} Sở Tài chính báo cáo trước ngày 15/12 hằng năm [2]. Theo tôi, việc này rất quan trọng. "
+            "Theo văn bản [9]. "
             f"Kinh phí thực hiện kế hoạch do Sở Tài chính bảo đảm [9]. {FINANCE} "
-            "Sở Tài chính báo cáo trước ngày 15/11 hằng năm [2][9].")
+            f"Sở Tài chính báo cáo trước ngày 15/11 hằng năm [2][9]. {DRUGS}")
     streamed, final = run(answerer(text))
     assert final.answer == (
         "Sở Y tế chủ trì hỗ trợ nạn nhân bị mua bán [1]. Sở Tài chính bảo đảm kinh phí thực hiện kế hoạch [2]. "
-        "Sở Tài chính báo cáo trước ngày 15/11 hằng năm [2]."
+        f"Sở Tài chính báo cáo trước ngày 15/11 hằng năm [2]. {DRUGS}"
     )
-    assert streamed == final.answer and "[9]" not in streamed and "15/12" not in streamed and "Theo tôi" not in streamed
+    assert streamed == final.answer and "[9]" not in streamed and "15/12" not in streamed and "Theo" not in streamed
     assert [c.passage.chunk.id for c in final.citations] == ["c0", "c1"]
 
 
