@@ -16,9 +16,11 @@ a timeout — ``deadline`` bounds the whole answer — or too little supported) 
 answer; one after some text was shown ends with the extractive answer as the final event, which
 supersedes what was shown.
 
-Whether a question is answerable is not decided here: the service's judge does that before and
-after (see the report in ``bot/llm_answer.py``'s callers). The model's refusal ("KHÔNG TÌM THẤY
-TRONG VĂN BẢN") only picks the note of the extractive fallback.
+Whether a question is answerable is not decided here: the service asks its judge before calling
+this answerer (not answerable: not found, and the model is never asked) and checks the answer after
+(answered: at least one citation quoting its section). An answer with ``mode="llm"`` is answered,
+every sentence cited and supported; otherwise the extractive answer stands, ``answered`` included.
+The model's refusal ("KHÔNG TÌM THẤY TRONG VĂN BẢN") only picks the note of that fallback.
 """
 
 from __future__ import annotations
