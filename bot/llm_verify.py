@@ -32,6 +32,7 @@ _MARKER = re.compile(r"[ \t]*\[\s*(" + _NUMBERS + r")\s*\]")
 # A sentence ends at a line break, or at . ! ? … (closing quotes and markers after it belong to it)
 # followed by blank space. The end is known only once something follows (or the text is over).
 _END = re.compile(r"\n|[.!?…]+[\"”’)*\]]*(?:[ \t]*\[[\d\s,;\-–]*\])*(?=[ \t]+[^\s\[]|[ \t]*\n)")
+_RESCAN = 64  # a sentence end is recognised only once what follows it arrives: look back this far
 _LIST_MARK = re.compile(r"(?m)^[ \t]*(?:[-*•+]|\d{1,2}[.)]|[a-zđ][.)])[ \t]+")  # "1. ", "a) ", "- " at a line start
 _LIST_ONLY = re.compile(r"\s*(?:[-*•+]|\d{1,2}[.)]|[a-zđ][.)]|[IVX]{1,4}\.)?\s*")  # "1.", "a)", "-" alone
 _REFUSAL = re.compile(r"\bkhong tim thay\b|\bkhong co thong tin\b")
@@ -91,14 +92,16 @@ class SentenceChecker:
     def feed(self, text: str) -> str:
         """Text that is now verified (complete kept sentences), to show."""
         self._seen += text
+        start = max(0, len(self._pending) - _RESCAN)  # what came before was scanned: linear in the text
         self._pending += text
         out = []
-        while (m := _END.search(self._pending)) is not None:
+        while (m := _END.search(self._pending, start)) is not None:
             sentence, rest = self._pending[:m.end()], self._pending[m.end():]
             body = sentence.rstrip()
             following = rest[: len(rest) - len(rest.lstrip())]
             self._pending = rest[len(following):]
             out.append(self._sentence(body, sentence[len(body):] + following))
+            start = 0
         return "".join(out)
 
     def finish(self) -> str:
