@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from bot.channels.hub import build_channels
-from bot.routes import agencies, core, documents, errors, feedback, openai_compat, web
+from bot.routes import agencies, core, documents, errors, feedback, openai_compat, status, web
 from bot.routes.webhooks import router as webhooks_router
 from bot.service import ChatService
 from bot.settings import Settings
@@ -40,4 +40,5 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
     app.include_router(web.router)
     app.include_router(openai_compat.router)
     app.include_router(webhooks_router)
+    app.include_router(status.router)
     return app
