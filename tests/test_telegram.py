@@ -220,6 +220,31 @@ def test_group_messages_are_read_only_when_addressed_to_the_bot(text, reply_to, 
     assert (request and (request.kind, request.text, request.command)) == expected
 
 
+def test_a_reply_held_by_a_killed_process_is_sent_at_the_next_start(fake, tmp_path):
+    from bot.channels.dispatch import Dispatcher
+    from bot.channels.history import ChannelStore
+    from bot.channels.jobs import JobQueue
+    from bot.channels.telegram import TelegramApi, TelegramBot, parse_update
+
+    store = ChannelStore.in_dir(tmp_path)
+    queue = JobQueue(store)
+    inbound = parse_update(update(801, "/help", chat_id=8))
+    assert inbound and queue.put("telegram", inbound.delivery, inbound.chat_id, inbound.to_json())
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    assert queue.take("telegram", f"{killed.pid}-0badcafe", lease=3600)  # then the process died
+    bot = TelegramBot(ServiceProxy(None), store, queue, TelegramApi(TOKEN, fake.url))
+    dispatcher = Dispatcher(bot, queue).start()
+    try:
+        assert dispatcher.drain(timeout=30)
+    finally:
+        dispatcher.close()
+        bot.close()
+        store.close()
+    [sent] = fake.of("sendMessage")
+    assert sent.body["chat_id"] == 8 and "Hướng dẫn" in sent.body["text"]
+
+
 def test_the_bot_token_never_reaches_the_logs(fake, caplog):
     import logging
 

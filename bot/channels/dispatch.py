@@ -3,8 +3,8 @@
 Chats are answered concurrently, each chat strictly in order (the queue hands out a chat's
 next job only when the previous one is done). A provider that is down does not lose the
 reply: the job waits and is tried again, a few times, with a growing pause. A clean shutdown
-hands unfinished jobs back to the queue for the next start; a crash leaves them leased, and
-the lease runs out.
+hands unfinished jobs back to the queue for the next start; after a crash the next start takes
+back the jobs of the dead process (or, from another machine, when their lease runs out).
 """
 
 from __future__ import annotations
@@ -21,6 +21,18 @@ from bot.channels.http import UpstreamError
 from bot.channels.jobs import Job, JobQueue
 
 log = logging.getLogger(__name__)
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # no harmless probe elsewhere: trust the lease
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class Dispatcher:
@@ -40,11 +52,21 @@ class Dispatcher:
         bot.wake = self.wake
 
     def start(self) -> Dispatcher:
+        self._reclaim_from_dead_processes()
         for i in range(self.threads):
             worker = threading.Thread(target=self._loop, name=f"chidao-{self.bot.name}-{i}", daemon=True)
             worker.start()
             self._workers.append(worker)
         return self
+
+    def _reclaim_from_dead_processes(self) -> None:
+        """Jobs held by a process of this machine that no longer runs (killed mid-job) are queued
+        again now rather than when their lease runs out."""
+        for holder in self.queue.holders(self.bot.name):
+            pid = holder.split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                log.info("%s: taking back the replies of stopped process %s", self.bot.name, pid)
+                self.queue.release(holder)
 
     def wake(self) -> None:
         with self._changed:

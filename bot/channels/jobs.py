@@ -104,6 +104,11 @@ class JobQueue:
                              "AND state = 'running'", (owner,))
             return cur.rowcount
 
+    def holders(self, channel: str) -> set[str]:
+        """Who holds running jobs of ``channel``."""
+        rows = self.store.query("SELECT DISTINCT owner FROM jobs WHERE channel = ? AND state = 'running'", (channel,))
+        return {row[0] for row in rows if row[0]}
+
     def pending(self, channel: str) -> int:
         """Jobs of ``channel`` not finished yet (waiting, running or waiting to be retried)."""
         return int(self.store.query("SELECT COUNT(*) FROM jobs WHERE channel = ?", (channel,))[0][0])
