@@ -83,7 +83,9 @@ class Dispatcher:
                 self._stop.wait(self.idle_wait)
 
     def _step(self) -> None:
-        job = self.queue.take(self.bot.name, self.owner, self.lease)
+        # held per thread: a job taken back from a hung worker is no longer that worker's
+        holder = f"{self.owner}-{threading.get_ident()}"
+        job = self.queue.take(self.bot.name, holder, self.lease)
         if job is None:
             with self._changed:
                 self._changed.wait(self.idle_wait)
@@ -91,37 +93,37 @@ class Dispatcher:
         if self._stop.is_set():  # closed while taking it: hand it back
             self.queue.release(self.owner)
             return
-        self.run(job)
+        self.run(job, holder)
         self.wake()  # for drain(), and for the chat's next job
 
-    def run(self, job: Job) -> None:
+    def run(self, job: Job, holder: str) -> None:
         inbound = Inbound.from_json(job.payload)
         try:
             messages = job.messages
             if messages is None:
                 messages = self.bot.answer(inbound)
-                if not self.queue.save_messages(job, self.owner, messages):
+                if not self.queue.save_messages(job, holder, messages):
                     return
             for index in range(job.sent, len(messages)):
                 if self._stop.is_set():
                     return  # handed back by close(); the next start sends the rest
                 self.bot.send_one(inbound, index, messages[index])
-                if not self.queue.mark_sent(job, self.owner, index + 1):
+                if not self.queue.mark_sent(job, holder, index + 1):
                     return
-            self.queue.finish(job, self.owner)
+            self.queue.finish(job, holder)
             if messages:
                 self.bot.health.ok()
         except StoreClosed:
             raise
         except UpstreamError as exc:
-            self._failed(job, inbound, exc)
+            self._failed(job, holder, inbound, exc)
         except Exception:
             if self._stop.is_set():
                 return  # closed under our feet (a client shut down mid-call): the job was handed back
             log.exception("%s: the reply to chat %s failed; dropped", self.bot.name, inbound.chat_id)
-            self.queue.finish(job, self.owner)  # a bug: drop the job rather than retry it forever
+            self.queue.finish(job, holder)  # a bug: drop the job rather than retry it forever
 
-    def _failed(self, job: Job, inbound: Inbound, exc: UpstreamError) -> None:
+    def _failed(self, job: Job, holder: str, inbound: Inbound, exc: UpstreamError) -> None:
         self.bot.health.error(str(exc), exc.code if exc.code is not None else exc.status)
         if self._stop.is_set():
             return
@@ -129,10 +131,10 @@ class Dispatcher:
             delay = self.retry_delay * 4**job.attempts
             log.warning("%s: the reply to chat %s failed (%s); trying again in %.0fs", self.bot.name,
                         inbound.chat_id, exc, delay)
-            self.queue.retry_later(job, self.owner, delay)
+            self.queue.retry_later(job, holder, delay)
             return
         log.error("%s: could not deliver the reply to chat %s (%s); given up", self.bot.name, inbound.chat_id, exc)
-        self.queue.finish(job, self.owner)
+        self.queue.finish(job, holder)
 
     def drain(self, timeout: float) -> bool:
         """Wait until the channel's queue is empty; False if it is not after ``timeout`` seconds."""

@@ -98,10 +98,10 @@ class JobQueue:
                     (time.time() + delay,), job, owner)
 
     def release(self, owner: str) -> int:
-        """Hand every job ``owner`` holds back to the queue (a clean shutdown); how many."""
+        """Hand every job held by ``owner`` (or by a holder named ``owner-…``) back to the queue; how many."""
         with self.store.transaction() as db:
-            cur = db.execute("UPDATE jobs SET state = 'pending', owner = NULL WHERE owner = ? "
-                             "AND state = 'running'", (owner,))
+            cur = db.execute("UPDATE jobs SET state = 'pending', owner = NULL WHERE state = 'running' "
+                             "AND (owner = ? OR substr(owner, 1, ?) = ?)", (owner, len(owner) + 1, owner + "-"))
             return cur.rowcount
 
     def holders(self, channel: str) -> set[str]:
