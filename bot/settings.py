@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(default=0.7, ge=0.0, le=1.0, validation_alias=_env("CHIDAO_LEXICAL_WEIGHT"))
     heading_weight: float = Field(default=0.3, ge=0.0, le=2.0, validation_alias=_env("CHIDAO_HEADING_WEIGHT"))
     min_coverage: float = Field(default=0.6, ge=0.0, le=1.0, validation_alias=_env("CHIDAO_MIN_COVERAGE"))
+    # follow-ups: how much of the conversation (most recent turns first) is read to resolve one
+    history_chars: int = Field(default=6000, ge=200, le=200_000, validation_alias=_env("CHIDAO_HISTORY_CHARS"))
 
     # server
     host: str = Field(default="127.0.0.1", validation_alias=_env("CHIDAO_HOST"))
@@ -63,7 +65,10 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(default=None, validation_alias=_env("LLM_BASE_URL"))
     llm_model: str | None = Field(default=None, validation_alias=_env("LLM_MODEL"))
     llm_api_key: str | None = Field(default=None, validation_alias=_env("LLM_API_KEY"))
+    # LLM_TIMEOUT bounds one call to the model and a streamed answer as a whole (seconds); past it the
+    # extractive answer is given. LLM_MAX_TOKENS caps the length of the model's answer.
     llm_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("LLM_TIMEOUT"))
+    llm_max_tokens: int = Field(default=800, ge=16, le=32768, validation_alias=_env("LLM_MAX_TOKENS"))
     llm_temperature: float = Field(default=0.1, ge=0, le=2, validation_alias=_env("LLM_TEMPERATURE"))
 
     @property

@@ -7,7 +7,6 @@ completions, reached through LangChain's ChatOpenAI exactly as a real one would 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -140,9 +139,9 @@ def test_plain_llm_answer_is_cited_and_verified(llm_server, fake_llm):
 
 
 def test_streamed_tokens_reach_the_client_while_the_model_is_still_writing(llm_server, fake_llm):
-    gate = threading.Event()
-    reply = Reply(chunks=["Sở Tài chính bảo đảm ", "kinh phí [1]", " cho các hoạt động", " của kế hoạch [1]."],
-                  gate=gate, gate_after=2)
+    gate = threading.Event()  # each sentence is shown once complete and verified: the first one is
+    reply = Reply(chunks=["Sở Tài chính bảo đảm ", "kinh phí [1].", " Kinh phí", " cho công tác PCTP [1]."],
+                  gate=gate, gate_after=3)
     fake_llm.reset(lambda body: reply)
     deltas, final, model_done_at_first_delta = [], None, None
     with httpx.stream("POST", llm_server.url + "/api/chat", json={"message": FINANCE, "stream": True},
@@ -159,17 +158,24 @@ def test_streamed_tokens_reach_the_client_while_the_model_is_still_writing(llm_s
     gate.set()
     assert model_done_at_first_delta is False  # tokens were forwarded as produced, not after the fact
     assert len(deltas) >= 2 and "".join(deltas) == final["answer"]
-    assert final["answer"] == "Sở Tài chính bảo đảm kinh phí [1] cho các hoạt động của kế hoạch [1]."
+    assert final["answer"] == "Sở Tài chính bảo đảm kinh phí [1]. Kinh phí cho công tác PCTP [1]."
     assert final["mode"] == "llm" and final["citations"][0]["section"] == "III › 14. Sở Tài chính"
 
 
+def opening(block: str) -> str:
+    """The first words of a passage block's text: a sentence that passage surely supports."""
+    text = block.split("Nội dung:\n", 1)[1]
+    return " ".join(text.replace("*", "").split()[:12]).rstrip(",;:.")
+
+
 def test_marker_to_a_missing_passage_is_removed_and_the_rest_renumbered(llm_server, fake_llm):
-    fake_llm.reset(answering("Kinh phí [2]. Theo văn bản [9], thêm nữa [1][4]."))
+    fake_llm.reset(answering(lambda body: f"{opening(passage_blocks(body)[1])} [2]. Theo văn bản [9]. "
+                                          f"{opening(passage_blocks(body)[0])} [1][4]."))
     body = chat(llm_server, FINANCE)
     [request] = fake_llm.requests
     blocks = passage_blocks(request)
     assert len(blocks) == 3
-    assert body["answer"] == "Kinh phí [1]. Theo văn bản, thêm nữa [2]."
+    assert body["answer"] == f"{opening(blocks[1])} [1]. {opening(blocks[0])} [2]."  # [9] of 3: removed
     assert [c["n"] for c in body["citations"]] == [1, 2]
     first, second = body["citations"]
     assert first["quote"] in blocks[1] and second["quote"] in blocks[0]  # passage 2 became [1]
@@ -204,7 +210,7 @@ def test_model_error_falls_back(llm_server, fake_llm):
 
 def test_model_stalling_midway_in_a_stream_is_superseded_by_the_fallback(llm_server, fake_llm):
     stall = threading.Event()  # never set while the app waits: the read times out
-    reply = Reply(chunks=["Sở Tài chính bảo đảm [1]", " và còn"], gate=stall, gate_after=1)
+    reply = Reply(chunks=["Sở Tài chính bảo đảm kinh phí [1].", " Và còn", " nữa"], gate=stall, gate_after=2)
     fake_llm.reset(lambda body: reply)
     with httpx.stream("POST", llm_server.url + "/api/chat", json={"message": FINANCE, "stream": True},
                       timeout=60) as r:
@@ -212,16 +218,17 @@ def test_model_stalling_midway_in_a_stream_is_superseded_by_the_fallback(llm_ser
     stall.set()
     deltas = "".join(d["text"] for e, d in events if e == "delta")
     (kind, final), = [(e, d) for e, d in events if e != "delta"]
-    assert kind == "answer" and deltas.startswith("Sở Tài chính bảo đảm [1]")
+    assert kind == "answer" and deltas.startswith("Sở Tài chính bảo đảm kinh phí [1].")
     assert final["mode"] == "extractive" and final["note"] == prompts.load("llm_fallback_error.txt")
     assert final["answer"] != deltas and final["citations"]
 
 
-def test_model_saying_the_passages_do_not_answer_is_not_answered(llm_server, fake_llm):
+def test_model_saying_the_passages_do_not_answer_leaves_answered_to_the_extractive_path(llm_server, fake_llm,
+                                                                                      seeded_service):
     fake_llm.reset(answering("KHÔNG TÌM THẤY TRONG VĂN BẢN."))
     body = chat(llm_server, FINANCE)
-    assert body["answered"] is False and body["citations"] == [] and body["mode"] == "llm"
-    assert body["answer"] == prompts.load("not_found.txt")
+    assert body["mode"] == "extractive" and body["note"] == prompts.load("llm_fallback_refused.txt")
+    assert body["answer"] == seeded_service.chat(FINANCE).answer
 
 
 # -- follow-ups ------------------------------------------------------------------------
@@ -239,7 +246,7 @@ def test_follow_up_is_rewritten_by_the_model(llm_server, fake_llm):
 
 def test_follow_up_uses_the_rules_when_the_rewrite_fails(llm_server, fake_llm):
     def script(body):
-        return Reply(status=500) if is_rewrite(body) else Reply("Sở Y tế bảo đảm kinh phí [1].")
+        return Reply(status=500) if is_rewrite(body) else Reply("Sở Y tế hỗ trợ nạn nhân bị mua bán [1].")
     fake_llm.reset(script)
     history = [{"role": "user", "content": FINANCE}, {"role": "assistant", "content": "…"}]
     body = chat(llm_server, "Còn Sở Y tế thì sao?", history)
@@ -397,16 +404,11 @@ def test_injection_stays_inside_the_delimited_passages_in_llm_mode(injected_dir,
     from bot.api import create_app
     from bot.wiring import build_service, build_store
 
-    def echo(body) -> Reply:  # what the model received, reported back through the answer
-        digest = hashlib.sha256(system_text(body).encode()).hexdigest()[:16]
-        return Reply(f"Hội thi tổ chức trong tháng 5/2026 [1]. (system {digest}, {len(body['messages'])} tin)")
-
     settings = llm_settings(injected_dir, fake_llm)
-    fake_llm.reset(echo)
+    fake_llm.reset(lambda body: Reply("Hội thi tổ chức trong tháng 5/2026 [1]."))
     with LiveServer(create_app(build_service(settings, build_store(settings, e5)), settings)) as server:
         body = chat(server, CONTEST_Q)
-    expected = hashlib.sha256(prompts.load("llm_system.txt").encode()).hexdigest()[:16]
-    assert body["mode"] == "llm" and f"(system {expected}, 2 tin)" in body["answer"]
+    assert body["mode"] == "llm" and body["answer"] == "Hội thi tổ chức trong tháng 5/2026 [1]."
     [request] = fake_llm.requests
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
     assert request["messages"][0]["content"] == prompts.load("llm_system.txt")
