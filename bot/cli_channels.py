@@ -1,4 +1,4 @@
-"""``chidao telegram …``: long polling, and registering the webhook with Telegram."""
+"""``chidao telegram …``: long polling, and registering the webhook (and the command menu) with Telegram."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import click
 from bot.cli_common import data_dir_option, settings_from
 
 if TYPE_CHECKING:
-    from bot.channels.telegram import TelegramApi
+    from bot.channels.telegram_api import TelegramApi
     from bot.settings import Settings
 
 WEBHOOK_PATH = "/webhooks/telegram"
+ONCE_DRAIN = 300.0  # seconds `poll --once` waits for the replies to go out
 
 
 def _settings(ctx: click.Context, data_dir: Path | None) -> Settings:
@@ -26,7 +27,7 @@ def _settings(ctx: click.Context, data_dir: Path | None) -> Settings:
 
 
 def _api(settings: Settings) -> TelegramApi:
-    from bot.channels.telegram import TelegramApi
+    from bot.channels.telegram_api import TelegramApi
 
     assert settings.telegram_bot_token
     return TelegramApi(settings.telegram_bot_token, settings.telegram_api_base)
@@ -59,21 +60,21 @@ def telegram() -> None:
 @click.pass_context
 def poll(ctx: click.Context, timeout: int, once: bool, data_dir: Path | None) -> None:
     """Nhận tin nhắn bằng getUpdates (không cần HTTPS công khai) và trả lời."""
-    from bot.channels.history import ChannelStore
-    from bot.channels.hub import build_telegram
+    from bot.channels.hub import build_channels
     from bot.channels.telegram_poll import PollerStopped, TelegramPoller
     from bot.wiring import build_service
 
     settings = _settings(ctx, data_dir)
     service = build_service(settings)
     service.warm_up()
-    store = ChannelStore.in_dir(settings.data_dir)
-    bot = build_telegram(settings, service, store)
-    assert bot is not None
-    poller = TelegramPoller(bot, timeout=timeout)
+    channels = build_channels(settings, service, only=("telegram",))
+    assert channels.telegram is not None
+    poller = TelegramPoller(channels.telegram, timeout=timeout)
     click.echo("Đang nhận tin nhắn Telegram (getUpdates). Nhấn Ctrl+C để dừng.", err=True)
     try:
         poller.run(once=once)
+        if once and not channels.dispatchers["telegram"].drain(timeout=ONCE_DRAIN):
+            click.echo("Còn tin chưa trả lời xong; lần chạy sau sẽ gửi tiếp.", err=True)
     except PollerStopped as exc:
         if exc.status == 409:
             raise click.ClickException(
@@ -84,9 +85,9 @@ def poll(ctx: click.Context, timeout: int, once: bool, data_dir: Path | None) ->
     except KeyboardInterrupt:
         click.echo("Đã dừng.", err=True)
     finally:
-        bot.close()
-        store.close()
-        logging.getLogger(__name__).info("telegram poller stopped at offset %s", poller.offset)
+        offset = poller.offset
+        channels.close()
+        logging.getLogger(__name__).info("telegram poller stopped at offset %s", offset)
 
 
 @telegram.command("set-webhook")
@@ -97,7 +98,7 @@ def poll(ctx: click.Context, timeout: int, once: bool, data_dir: Path | None) ->
 def set_webhook(ctx: click.Context, url: str, drop_pending: bool, data_dir: Path | None) -> None:
     """Đăng ký URL (HTTPS công khai) nhận webhook, kèm TELEGRAM_WEBHOOK_SECRET."""
     from bot.channels.http import UpstreamError
-    from bot.channels.telegram import SECRET_FORMAT
+    from bot.channels.telegram_api import SECRET_FORMAT
 
     settings = _settings(ctx, data_dir)
     secret = settings.telegram_webhook_secret or ""
@@ -109,11 +110,12 @@ def set_webhook(ctx: click.Context, url: str, drop_pending: bool, data_dir: Path
     api = _api(settings)
     try:
         api.set_webhook(target, secret, drop_pending)
+        api.set_commands()
     except UpstreamError as exc:
         raise _refused(exc) from exc
     finally:
         api.close()
-    click.echo(f"Đã đặt webhook Telegram: {target}")
+    click.echo(f"Đã đặt webhook Telegram: {target} (kèm danh sách lệnh /hoi, /help, /start)")
 
 
 @telegram.command("delete-webhook")

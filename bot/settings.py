@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     zalo_oa_secret: str | None = Field(default=None, validation_alias=_env("ZALO_OA_SECRET"))
     zalo_access_token: str | None = Field(default=None, validation_alias=_env("ZALO_ACCESS_TOKEN"))
     zalo_api_base: str = Field(default="https://openapi.zalo.me", validation_alias=_env("ZALO_API_BASE"))
+    zalo_refresh_token: str | None = Field(default=None, validation_alias=_env("ZALO_REFRESH_TOKEN"))
+    zalo_app_secret: str | None = Field(default=None, validation_alias=_env("ZALO_APP_SECRET"))
+    zalo_oauth_base: str = Field(default="https://oauth.zaloapp.com", validation_alias=_env("ZALO_OAUTH_BASE"))
+    zalo_event_max_age: float = Field(default=3 * 3600, gt=0, validation_alias=_env("ZALO_EVENT_MAX_AGE"))
+    channel_workers: int = Field(default=2, ge=1, le=32, validation_alias=_env("CHIDAO_CHANNEL_WORKERS"))
 
     # optional language model
     llm_provider: str = Field(default="none", validation_alias=_env("LLM_PROVIDER"))
