@@ -5,20 +5,18 @@ shown while the service works. The Bot API client is :mod:`bot.channels.telegram
 
 from __future__ import annotations
 
-import threading
-from contextlib import AbstractContextManager
-from types import TracebackType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from bot.channels.base import Accepted, ChannelBot, Entity, Inbound, Request
+from bot.channels.bot_api import Typing
 from bot.channels.formatting import telegram_messages
 from bot.channels.history import ChannelStore
 from bot.channels.jobs import JobQueue
 from bot.channels.telegram_api import SECRET_FORMAT, SECRET_HEADER, TelegramApi
 from bot.channels.telegram_group import needs_identity, read_addressed
-from bot.channels.wire import BadBody
+from bot.channels.wire import BadBody, WireModel, invalid_field
 from bot.citations import Answer
 from bot.service import ChatService
 
@@ -27,33 +25,29 @@ __all__ = ["SECRET_FORMAT", "SECRET_HEADER", "TelegramApi", "TelegramBot", "pars
 GROUP_TYPES = {"group", "supergroup"}
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _User(_Wire):
+class _User(WireModel):
     id: StrictInt
     is_bot: StrictBool = False
 
 
-class _Chat(_Wire):
+class _Chat(WireModel):
     id: StrictInt
     type: StrictStr
 
 
-class _Entity(_Wire):
+class _Entity(WireModel):
     type: StrictStr
     offset: StrictInt = Field(ge=0)
     length: StrictInt = Field(ge=0)
     user: _User | None = None
 
 
-class _Replied(_Wire):
+class _Replied(WireModel):
     message_id: StrictInt
     sender: _User | None = Field(default=None, alias="from")
 
 
-class _Message(_Wire):
+class _Message(WireModel):
     message_id: StrictInt
     chat: _Chat
     sender: _User | None = Field(default=None, alias="from")
@@ -62,19 +56,9 @@ class _Message(_Wire):
     reply_to_message: _Replied | None = None
 
 
-class _Update(_Wire):
+class _Update(WireModel):
     update_id: StrictInt
     message: _Message | None = None
-
-
-_PROBLEMS = {"int_type": "phải là số nguyên", "string_type": "phải là chuỗi", "bool_type": "phải là true/false",
-             "missing": "bị thiếu", "model_type": "phải là một đối tượng", "list_type": "phải là một danh sách"}
-
-
-def _problem(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in error["loc"]) or "(gốc)"
-    return f"trường {where} {_PROBLEMS.get(error['type'], 'không hợp lệ')}"
 
 
 def parse_update(update: dict[str, Any]) -> Inbound | None:
@@ -82,7 +66,7 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
     try:
         parsed = _Update.model_validate(update)
     except ValidationError as exc:
-        raise BadBody(400, f"Cập nhật Telegram không hợp lệ: {_problem(exc)}.") from None
+        raise BadBody(400, f"Cập nhật Telegram không hợp lệ: {invalid_field(exc)}.") from None
     m = parsed.message
     if m is None or m.chat.type not in GROUP_TYPES | {"private"} or (m.sender is not None and m.sender.is_bot):
         return None
@@ -96,27 +80,6 @@ def parse_update(update: dict[str, Any]) -> Inbound | None:
         entities=tuple(Entity(e.type, e.offset, e.length, str(e.user.id) if e.user else None) for e in m.entities),
         reply_to_sender=str(replied.sender.id) if replied and replied.sender else None,
     )
-
-
-class Typing(AbstractContextManager["Typing"]):
-    """"typing…" now and every few seconds until the block ends (Telegram shows it for 5 s at most)."""
-
-    def __init__(self, api: TelegramApi, chat_id: int, every: float = 4.0) -> None:
-        self.api, self.chat_id, self.every = api, chat_id, every
-        self._done = threading.Event()
-
-    def __enter__(self) -> Typing:
-        self.api.send_typing(self.chat_id)
-        threading.Thread(target=self._repeat, name="chidao-typing", daemon=True).start()
-        return self
-
-    def _repeat(self) -> None:
-        while not self._done.wait(self.every):
-            self.api.send_typing(self.chat_id)
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._done.set()
 
 
 class TelegramBot(ChannelBot):

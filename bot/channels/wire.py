@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from itertools import accumulate
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 MAX_BODY = 512 * 1024  # bytes; a Telegram update or a Zalo event is a few kilobytes
 MAX_DEPTH = 32  # nesting of arrays and objects; real updates stay under 10
 
@@ -41,6 +43,23 @@ def nesting(raw: bytes) -> int:
     if not brackets:
         return 0
     return max(accumulate(1 if b in b"[{" else -1 for b in brackets))
+
+
+class WireModel(BaseModel):
+    """Base of the models a provider's JSON is validated with: unknown fields ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_PROBLEMS = {"int_type": "phải là số nguyên", "string_type": "phải là chuỗi", "bool_type": "phải là true/false",
+             "missing": "bị thiếu", "model_type": "phải là một đối tượng", "list_type": "phải là một danh sách"}
+
+
+def invalid_field(exc: ValidationError) -> str:
+    """The first problem of ``exc`` in Vietnamese: ``trường message.chat.id phải là số nguyên``."""
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(gốc)"
+    return f"trường {where} {_PROBLEMS.get(error['type'], 'không hợp lệ')}"
 
 
 def json_object(raw: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
