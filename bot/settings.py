@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     zalo_app_secret: str | None = Field(default=None, validation_alias=_env("ZALO_APP_SECRET"))
     zalo_oauth_base: str = Field(default="https://oauth.zaloapp.com", validation_alias=_env("ZALO_OAUTH_BASE"))
     zalo_event_max_age: float = Field(default=3 * 3600, gt=0, validation_alias=_env("ZALO_EVENT_MAX_AGE"))
+    zalo_bot_token: str | None = Field(default=None, validation_alias=_env("ZALO_BOT_TOKEN"))
+    zalo_bot_webhook_secret: str | None = Field(default=None, validation_alias=_env("ZALO_BOT_WEBHOOK_SECRET"))
+    zalo_bot_api_base: str = Field(default="https://bot-api.zaloplatforms.com",
+                                   validation_alias=_env("ZALO_BOT_API_BASE"))
     channel_workers: int = Field(default=2, ge=1, le=32, validation_alias=_env("CHIDAO_CHANNEL_WORKERS"))
 
     # optional language model

@@ -1,4 +1,4 @@
-"""Fake Telegram Bot API and Zalo OA API: small HTTP servers on loopback speaking their wire formats.
+"""Fake Telegram Bot API, Zalo OA API and Zalo Bot API: small HTTP servers on loopback speaking their wire formats.
 
 They record every request (path, headers, JSON or form body, arrival time) and can be scripted
 to answer the next calls of a method with an error status, or only after a delay (a timeout
@@ -210,6 +210,79 @@ class FakeZalo(FakeApi):
             self.valid.add(pair[0])
             self.refresh_tokens.add(pair[1])
         return Reply(200, {"access_token": pair[0], "refresh_token": pair[1], "expires_in": str(self.expires_in)})
+
+
+class FakeZaloBot(FakeApi):
+    """The Zalo Bot API as its docs describe it (https://bot.zaloplatforms.com/docs/): ``POST /bot{token}/METHOD``
+    with JSON; ``{"ok": true, "result": …}`` or ``{"ok": false, "error_code": …, "description": …}``. String ids;
+    sendMessage takes 1–2000 characters; getUpdates hands out one queued update per call (408 when none);
+    getWebhookInfo / setWebhook / deleteWebhook keep one URL."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.updates: deque[dict[str, Any]] = deque()
+        self.webhook = ""
+        self._message_id = 0
+
+    def push(self, *updates: dict[str, Any]) -> None:
+        with self._lock:
+            self.updates.extend(updates)
+
+    def default(self, call: Call) -> Reply:
+        if call.path.split("/")[1] != f"bot{self.token}":
+            return zalo_bot_error(401, "Unauthorized")
+        body = call.body or {}
+        handler = {"sendMessage": self._send, "sendChatAction": self._action, "getUpdates": self._update,
+                   "getMe": self._me, "setWebhook": self._set, "deleteWebhook": self._delete,
+                   "getWebhookInfo": self._info}.get(call.method)
+        return handler(body) if handler else zalo_bot_error(404, "Not found")
+
+    def _send(self, body: dict[str, Any]) -> Reply:
+        text = body.get("text")
+        if not isinstance(body.get("chat_id"), str) or not isinstance(text, str) or not 1 <= len(text) <= 2000:
+            return zalo_bot_error(400, "Bad request")
+        with self._lock:
+            self._message_id += 1
+            mid = f"{self._message_id:020x}"
+        return Reply(200, {"ok": True, "result": {"message_id": mid, "date": int(time.time() * 1000)}})
+
+    def _action(self, body: dict[str, Any]) -> Reply:
+        if not isinstance(body.get("chat_id"), str) or body.get("action") not in {"typing", "upload_photo"}:
+            return zalo_bot_error(400, "Bad request")
+        return Reply(200, {"ok": True})
+
+    def _update(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            update = self.updates.popleft() if self.updates else None
+        if update is None:
+            return zalo_bot_error(408, "Request timeout")
+        return Reply(200, {"ok": True, "result": update})
+
+    def _me(self, body: dict[str, Any]) -> Reply:
+        return Reply(200, {"ok": True, "result": {"id": self.token.split(":")[0], "account_name": "bot.ChiDao",
+                                                  "account_type": "BASIC", "can_join_groups": False}})
+
+    def _set(self, body: dict[str, Any]) -> Reply:
+        secret = body.get("secret_token")
+        if not isinstance(body.get("url"), str) or not isinstance(secret, str) or not 8 <= len(secret) <= 256:
+            return zalo_bot_error(400, "Bad request")
+        with self._lock:
+            self.webhook = body["url"]
+        return self._info({})
+
+    def _delete(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.webhook = ""
+        return self._info({})
+
+    def _info(self, body: dict[str, Any]) -> Reply:
+        return Reply(200, {"ok": True, "result": {"url": self.webhook, "updated_at": int(time.time() * 1000)}})
+
+
+def zalo_bot_error(code: int, description: str, status: int | None = None) -> Reply:
+    """An error as the Zalo Bot API sends it: HTTP ``status`` (default: the code itself) and ``ok: false``."""
+    return Reply(status or code, {"ok": False, "error_code": code, "description": description})
 
 
 def zalo_error(code: int, message: str) -> Reply:

@@ -13,11 +13,13 @@ from bot.channels.jobs import JobQueue
 from bot.channels.telegram import TelegramApi, TelegramBot
 from bot.channels.zalo import ZaloBot
 from bot.channels.zalo_api import ZaloApi
+from bot.channels.zalo_bot import ZaloBotChannel
+from bot.channels.zalo_bot_api import ZaloBotApi
 from bot.channels.zalo_token import ZaloAuth
 from bot.service import ChatService
 from bot.settings import Settings
 
-NAMES = ("telegram", "zalo")
+NAMES = ("telegram", "zalo", "zalo_bot")
 
 
 @dataclass
@@ -25,11 +27,12 @@ class Channels:
     store: ChannelStore
     telegram: TelegramBot | None = None
     zalo: ZaloBot | None = None
+    zalo_bot: ZaloBotChannel | None = None
     zalo_missing: list[str] = field(default_factory=list)  # settings still to fill for Zalo
     dispatchers: dict[str, Dispatcher] = field(default_factory=dict)
 
     def bots(self) -> list[ChannelBot]:
-        return [bot for bot in (self.telegram, self.zalo) if bot is not None]
+        return [bot for bot in (self.telegram, self.zalo, self.zalo_bot) if bot is not None]
 
     def status(self) -> dict[str, Any]:
         """Each channel: configured or not, replies still queued, last delivery, last error."""
@@ -73,13 +76,22 @@ def build_zalo(settings: Settings, service: ChatService, store: ChannelStore, qu
                    settings.zalo_oa_secret, settings.zalo_event_max_age)
 
 
+def build_zalo_bot(settings: Settings, service: ChatService, store: ChannelStore,
+                   queue: JobQueue) -> ZaloBotChannel | None:
+    if not settings.zalo_bot_token:
+        return None
+    api = ZaloBotApi(settings.zalo_bot_token, settings.zalo_bot_api_base)
+    return ZaloBotChannel(service, store, queue, api, settings.zalo_bot_webhook_secret, settings.zalo_event_max_age)
+
+
 def build_channels(settings: Settings, service: ChatService, only: Collection[str] = NAMES) -> Channels:
     """Whatever the settings configure (of ``only``), with their workers running. The store's file
     is created only when a channel is configured."""
     store = ChannelStore.in_dir(settings.data_dir)
     channels = Channels(store=store, zalo_missing=zalo_missing(settings))
-    wanted = [name for name in only if name == "telegram" and settings.telegram_bot_token
-              or name == "zalo" and not channels.zalo_missing]
+    configured = {"telegram": bool(settings.telegram_bot_token), "zalo": not channels.zalo_missing,
+                  "zalo_bot": bool(settings.zalo_bot_token)}
+    wanted = [name for name in only if configured.get(name)]
     if not wanted:
         return channels
     queue = JobQueue(store)
@@ -87,6 +99,8 @@ def build_channels(settings: Settings, service: ChatService, only: Collection[st
         channels.telegram = build_telegram(settings, service, store, queue)
     if "zalo" in wanted:
         channels.zalo = build_zalo(settings, service, store, queue)
+    if "zalo_bot" in wanted:
+        channels.zalo_bot = build_zalo_bot(settings, service, store, queue)
     for bot in channels.bots():
         channels.dispatchers[bot.name] = Dispatcher(bot, queue, threads=settings.channel_workers).start()
     return channels
