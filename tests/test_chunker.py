@@ -51,7 +51,7 @@ def law():
 
 
 def _chunks(doc, max_tokens=400):
-    return chunk_document(doc, max_tokens, estimate_tokens)
+    return chunk_document(doc, max_tokens, estimate_tokens, article_tokens=max_tokens)
 
 
 def test_short_articles_are_not_glued_and_short_clauses_stay_together(law):
@@ -98,10 +98,20 @@ def test_nothing_is_lost_in_chunks(law):
 
 def test_point_passages_carry_clause_and_point():
     doc = parse_file(LEGAL / "nghi_dinh.txt")
-    chunks = chunk_document(doc, 12, estimate_tokens)
+    chunks = chunk_document(doc, 12, estimate_tokens, article_tokens=12)
     point = next(c for c in chunks if "Biên lai nộp lệ phí" in c.text)
     assert point.structure == {"article": "3", "clause": "1", "point": "b"}
     assert point.section == "Chương II › Điều 3. Hồ sơ đăng ký lần đầu › khoản 1 › điểm b"
+
+
+def test_articles_get_half_the_budget_and_plans_all_of_it(law):
+    doc = parse_file(LEGAL / "ke_hoach.txt")
+    for budget in (40, 60):
+        legal = [c for c in chunk_document(law, budget, estimate_tokens) if c.structure["article"]]
+        assert all(estimate_tokens(c.text) <= budget // 2 for c in legal)
+        assert any(estimate_tokens(c.text) > budget // 2 for c in chunk_document(doc, budget, estimate_tokens))
+    assert len([c for c in chunk_document(law, 80, estimate_tokens) if c.structure["article"] == "4"]) > \
+        len([c for c in _chunks(law, 80) if c.structure["article"] == "4"])
 
 
 def test_plan_sections_are_chunked_as_before():
