@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 import prompts
 from bot.answer import Answerer, ExtractiveAnswerer, Weight, not_found, pieces
 from bot.citations import Answer, Citation, Delta
-from bot.extract import best_span, intents, query_weights, score_units
+from bot.extract import best_span, query_weights, score_units
 from ingest.folding import fold
+from vectorstore.question import Question
 from vectorstore.retriever import Passage
-from vectorstore.text import FUNCTION_WORDS, QueryTerms, with_pairs, words
+from vectorstore.text import default_lexicon, with_pairs, words
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -110,9 +111,8 @@ class LLMAnswerer(Answerer):
     """Answers with ``model`` from the passages; falls back to ``fallback`` (extractive).
 
     ``weight`` gives a term's IDF (as for :class:`ExtractiveAnswerer`); ``max_passages``
-    is how many of the best passages the model sees. A question whose best passages
-    hold too little of it (``fallback.confidence`` below ``fallback.min_coverage``) is
-    refused without calling the model.
+    is how many of the best passages the model sees. Whether the passages answer the
+    question is decided by the judge (``bot.judge``) before the model is called.
     """
 
     def __init__(
@@ -147,7 +147,7 @@ class LLMAnswerer(Answerer):
 
     # -- answering ------------------------------------------------------------
 
-    def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
+    def answer(self, query: Question, passages: list[Passage]) -> Answer:
         early = self._early(query, passages)
         if early is not None:
             return early
@@ -161,7 +161,7 @@ class LLMAnswerer(Answerer):
         text = (rewriter.feed(chunk_text(reply)) + rewriter.flush()).strip()
         return self._finish(query, passages, text, rewriter.order)
 
-    def stream(self, query: QueryTerms, passages: list[Passage]) -> Iterator[Delta | Answer]:
+    def stream(self, query: Question, passages: list[Passage]) -> Iterator[Delta | Answer]:
         early = self._early(query, passages)
         if early is not None:
             yield from _spoken(early)
@@ -195,13 +195,14 @@ class LLMAnswerer(Answerer):
 
     # -- pieces ---------------------------------------------------------------
 
-    def _early(self, query: QueryTerms, passages: list[Passage]) -> Answer | None:
-        """The answer when the model need not be asked: nothing retrieved, or nothing relevant."""
-        if not passages or self.fallback.confidence(query, passages) < self.fallback.min_coverage:
-            return not_found()
+    def _early(self, query: Question, passages: list[Passage]) -> Answer | None:
+        """The answer when the model need not be asked: no passage (the service's judge has
+        already refused questions the passages do not answer)."""
+        if not passages:
+            return not_found(query.language)
         return None
 
-    def _finish(self, query: QueryTerms, passages: Sequence[Passage], text: str, order: list[int]) -> Answer:
+    def _finish(self, query: Question, passages: Sequence[Passage], text: str, order: list[int]) -> Answer:
         if not order:
             if not text or is_refusal(text):
                 return replace(not_found(), mode=MODE)
@@ -213,18 +214,18 @@ class LLMAnswerer(Answerer):
         )
         return Answer(text, True, citations, mode=MODE)
 
-    def _fallback(self, query: QueryTerms, passages: Sequence[Passage], note: str) -> Answer:
+    def _fallback(self, query: Question, passages: Sequence[Passage], note: str) -> Answer:
         answer = self.fallback.answer(query, list(passages))
         return replace(answer, mode="extractive", note=prompts.load(note))
 
-    def quote(self, query: QueryTerms, passage: Passage, claim: str) -> str:
+    def quote(self, query: Question, passage: Passage, claim: str) -> str:
         """Exact text of ``passage`` that best supports ``claim`` (the sentences citing it)."""
         weights = query_weights(query, self.weight)
         for term in with_pairs(words(claim)):
-            if term not in FUNCTION_WORDS and term not in weights:
+            if term not in default_lexicon().function_words and term not in weights:
                 weights[term] = self.weight(term)
         text = passage.chunk.text
-        start, end, _ = best_span(score_units(passage, weights, intents(query.text)), text)
+        start, end, _ = best_span(score_units(passage, weights, query.intents), text)
         return text[start:end].strip() or text.strip()
 
 

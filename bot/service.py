@@ -10,8 +10,10 @@ import prompts
 from bot.answer import Answerer, stream_answer
 from bot.citations import Answer, Delta
 from bot.contextualize import Contextualizer, RuleContextualizer
+from bot.judge import Judge, not_found
 from bot.task_answer import TaskAnswerer
 from vectorstore.indexer import Indexer, IngestResult
+from vectorstore.question import Question
 from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
@@ -30,6 +32,7 @@ class ChatService:
         store: Store,
         retriever: HybridRetriever,
         answerer: Answerer,
+        judge: Judge,
         indexer: Indexer | None = None,
         answer_k: int = 6,
         contextualizer: Contextualizer | None = None,
@@ -38,6 +41,7 @@ class ChatService:
         self.store = store
         self.retriever = retriever
         self.answerer = answerer
+        self.judge = judge
         self.indexer = indexer
         self.answer_k = answer_k
         self.contextualizer = contextualizer or RuleContextualizer()
@@ -59,18 +63,30 @@ class ChatService:
         return answer
 
     def chat_stream(self, message: str, history: Sequence[Turn] = ()) -> Iterator[Delta | Answer]:
-        """Answer pieces as they are ready, then the final :class:`Answer`."""
-        if not self.store.registry():
-            yield Answer(prompts.load("no_documents.txt"), False)
-            return
+        """Answer pieces as they are ready, then the final :class:`Answer` (authoritative).
+
+        The question is read once; the judge decides before composing whether the
+        passages found answer it, and after composing whether the answer cites them.
+        """
         if history:  # a follow-up ("Còn Sở Y tế thì sao?") becomes a standalone question
             message = self.contextualizer.rewrite(message, history)
-        query = self.retriever.analyse(message)
-        passages = self.retriever.search_terms(query, self.answer_k)
-        if self.task_answerer and (listed := self.task_answerer.answer(query, passages)):
-            yield from stream_answer(listed)  # "what is X assigned / due": from the task list
+        question = self.retriever.analyse(message)
+        passages = self.retriever.search_terms(question, self.answer_k) if self.store.registry() else []
+        verdict = self.judge.assess(question, passages)
+        if not verdict.answerable:
+            yield from stream_answer(self._refusal(question))
             return
-        yield from self.answerer.stream(query, passages)
+        answering = list(verdict.passages)
+        if self.task_answerer and (listed := self.task_answerer.answer(question, answering)):
+            yield from stream_answer(self.judge.accept(question, listed, verdict))  # "what is X assigned / due"
+            return
+        for event in self.answerer.stream(question, answering):
+            yield self.judge.accept(question, event, verdict) if isinstance(event, Answer) else event
+
+    def _refusal(self, question: Question) -> Answer:
+        if not self.store.registry():
+            return Answer(prompts.load("no_documents.txt", question.language), False)
+        return not_found(question.language)
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

@@ -20,9 +20,10 @@ from langchain_core.retrievers import BaseRetriever
 from vectorstore.embeddings import Embedder
 from vectorstore.fusion import Fusion, ScoreFusion
 from vectorstore.lexical import LexicalIndex
+from vectorstore.question import Question, read_question
 from vectorstore.records import DocumentRecord, StoredChunk, index_text
 from vectorstore.store import Store
-from vectorstore.text import Lexicon, QueryTerms, analyse_query, default_lexicon, names_place, passage_terms
+from vectorstore.text import Lexicon, default_lexicon, names_place, passage_terms
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,14 @@ class HybridRetriever(Retriever):
 
     # -- search -------------------------------------------------------------
 
-    def analyse(self, query: str) -> QueryTerms:
-        return analyse_query(query, self.lexicon)
+    def analyse(self, query: str) -> Question:
+        """The question read once (:func:`vectorstore.question.read_question`), for search and the answerers."""
+        return read_question(query, self.lexicon)
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
         return self.search_terms(self.analyse(query), k)
 
-    def search_terms(self, q: QueryTerms, k: int = 5) -> list[Passage]:
+    def search_terms(self, q: Question, k: int = 5) -> list[Passage]:
         index = self.lexical_index()
         if not len(index):
             return []
