@@ -158,13 +158,3 @@ def with_context(passage: Passage) -> str:
     """A passage as a question is checked against it: with its document line, headings, issuer and place."""
     doc = passage.document
     return " ".join([index_text(passage.chunk, doc), doc.issuer, doc.place])
-
-
-def pairs_held(passage: Passage, weights: dict[str, float]) -> int:
-    """How many of the question's word pairs the passage (with its headings and document) holds.
-
-    Syllables alone can match by accident ("đại học" against "đại biểu ... người học");
-    a passage that holds none of three or more pairs is not about the question.
-    """
-    terms = set(passage_terms(with_context(passage)))
-    return sum(t in terms for t in weights if "_" in t)

@@ -20,14 +20,15 @@ from dataclasses import dataclass, replace
 
 import prompts
 from bot.citations import Answer, Citation
-from bot.extract import Weight, pairs_held, query_weights, states, with_context
+from bot.extract import Weight, query_weights, states, with_context
 from ingest.folding import has_marks, toned_words
 from vectorstore.question import Question
 from vectorstore.retriever import Passage
-from vectorstore.text import Lexicon, contains_run, words
+from vectorstore.text import Lexicon, contains_run, passage_terms, words
 
 SectionText = Callable[[Passage], str]
 _MARKER = re.compile(r"[ \t]*\[(\d+)\]")
+EVIDENCE = ("when", "how_many")  # asked, a passage must state it: a date or period, a figure
 
 
 def not_found(language: str = "vi", mode: str = "extractive") -> Answer:
@@ -40,12 +41,14 @@ class Verdict:
     answerable: bool
     score: float  # the best considered passage's share of the question, 0..1
     passages: tuple[Passage, ...] = ()  # the considered passages that answer, best first
-    reason: str = ""  # why not: no-passages | off-topic | too-little
+    reason: str = ""  # why not: no-passages | too-little
 
 
 class Judge:
     """``weight``: a term's IDF in the current index; ``threshold``: the least share of a
-    question a passage must hold (calibrated on tests/data/refusal.jsonl, see README);
+    question a passage must hold; ``min_pairs``: the least share (IDF-weighted) of the
+    question's word pairs ("hộ chiếu", "huân chương") a passage must hold — both
+    calibrated on the tune half of tests/data/refusal.jsonl (``benchmarks/refusal.py``);
     ``consider``: how many of the best passages are looked at; ``section_text``: the
     text of a passage's whole section (quotes may come from any passage of it)."""
 
@@ -55,7 +58,7 @@ class Judge:
         lexicon: Lexicon,
         threshold: float = 0.6,
         consider: int = 5,
-        min_pairs: int = 3,
+        min_pairs: float = 0.15,
         section_text: SectionText | None = None,
     ) -> None:
         self.weight = weight
@@ -71,22 +74,35 @@ class Judge:
         if not passages:
             return Verdict(False, 0.0, reason="no-passages")
         weights = query_weights(question, self.weight)
-        considered = list(passages[: self.consider])
-        pairs = sum("_" in t for t in weights)
-        if pairs >= self.min_pairs and not any(pairs_held(p, weights) for p in considered):
-            return Verdict(False, 0.0, reason="off-topic")  # no word pair of the question anywhere
-        scored = [(self.score(question, p, weights), p) for p in considered]
+        scored = [(self.score(question, p, weights), p) for p in passages[: self.consider]]
         answering = tuple(p for s, p in scored if s >= self.threshold)
         return Verdict(bool(answering), max(s for s, _ in scored), answering, "" if answering else "too-little")
 
     def score(self, question: Question, passage: Passage, weights: dict[str, float] | None = None) -> float:
-        """The share of ``question`` that ``passage`` answers (0 when it misses what the question names)."""
+        """The share of ``question`` that ``passage`` answers: 0 when it misses what the question
+        names (place, document, article, agency), does not state what it asks for (a date, a
+        figure), or holds too few of its word pairs."""
         weights = weights if weights is not None else query_weights(question, self.weight)
         text = with_context(passage)
         held = words(text)
         if not self._names_held(question, passage, held):
             return 0.0
+        if any(not states(i, passage.chunk.text) for i in EVIDENCE if i in question.intents):
+            return 0.0
+        if self._pairs(weights, text) < self.min_pairs:
+            return 0.0
         return self._coverage(question, passage, text, held, weights)
+
+    def _pairs(self, weights: dict[str, float], text: str) -> float:
+        """Share (IDF-weighted) of the question's word pairs ("hộ chiếu") the text holds; 1 if it has none.
+
+        Vietnamese words are often two syllables: syllables alone match by accident."""
+        stop = self.lexicon.function_words
+        pairs = {t: w for t, w in weights.items() if "_" in t and not any(x in stop for x in t.split("_"))}
+        if not pairs:
+            return 1.0
+        terms = set(passage_terms(text, self.lexicon))
+        return sum(w for t, w in pairs.items() if t in terms) / sum(pairs.values())
 
     def _names_held(self, question: Question, passage: Passage, held: list[str]) -> bool:
         """The passage (with its document) names every place, document, article and unknown

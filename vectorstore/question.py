@@ -149,7 +149,8 @@ def _remainder(
 def _asking(folded: list[str], spelled: list[str], lexicon: Lexicon, english: bool) -> set[int]:
     """Word offsets of the question frames and question words (and English function words)."""
     found = {i for table in (lexicon.frames, lexicon.question_words)
-             for m in table.scan(folded, spelled) for i in range(m.start, m.end)}
+             for m in table.scan(folded, spelled) if "end" not in m.phrase.flags or m.end == len(folded)
+             for i in range(m.start, m.end)}
     if english:
         found |= {i for i, w in enumerate(folded) if w in lexicon.english["stop"]}
     return found
