@@ -85,28 +85,29 @@ class Judge:
         weights = weights if weights is not None else query_weights(question, self.weight)
         text = with_context(passage)
         held = words(text)
-        if not self._names_held(question, passage, held):
+        if not self.names_held(question, passage, held):
             return 0.0
         if any(not states(i, passage.chunk.text) for i in EVIDENCE if i in question.intents):
             return 0.0
-        if self._pairs(weights, text) < self.min_pairs:
+        if self._pairs(question, text) < self.min_pairs:
             return 0.0
         return self._coverage(question, passage, text, held, weights)
 
-    def _pairs(self, weights: dict[str, float], text: str) -> float:
+    def _pairs(self, question: Question, text: str) -> float:
         """Share (IDF-weighted) of the question's word pairs ("hộ chiếu") the text holds; 1 if it has none.
 
         Vietnamese words are often two syllables: syllables alone match by accident."""
-        stop = self.lexicon.function_words
-        pairs = {t: w for t, w in weights.items() if "_" in t and not any(x in stop for x in t.split("_"))}
-        if not pairs:
+        if not question.pairs:
             return 1.0
+        weights = {t: self.weight(t) for t in question.pairs}
         terms = set(passage_terms(text, self.lexicon))
-        return sum(w for t, w in pairs.items() if t in terms) / sum(pairs.values())
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
 
-    def _names_held(self, question: Question, passage: Passage, held: list[str]) -> bool:
+    def names_held(self, question: Question, passage: Passage, held: list[str] | None = None) -> bool:
         """The passage (with its document) names every place, document, article and unknown
         agency the question names."""
+        held = held if held is not None else words(with_context(passage))
         if any(not contains_run(held, p.words) for p in question.places):
             return False
         if any(not contains_run(held, ("dieu", a.article)) for a in question.articles):

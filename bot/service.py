@@ -78,8 +78,10 @@ class ChatService:
             return
         answering = list(verdict.passages)
         if self.task_answerer and (listed := self.task_answerer.answer(question, answering)):
-            yield from stream_answer(self.judge.accept(question, listed, verdict))  # "what is X assigned / due"
-            return
+            accepted = self.judge.accept(question, listed, verdict)  # "what is X assigned / due"
+            if accepted.answered:
+                yield from stream_answer(accepted)
+                return
         for event in self.answerer.stream(question, answering):
             yield self.judge.accept(question, event, verdict) if isinstance(event, Answer) else event
 

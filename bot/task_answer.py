@@ -19,7 +19,6 @@ from vectorstore.question import Period, Question
 from vectorstore.records import document_line
 from vectorstore.retriever import Passage
 from vectorstore.task_index import TaskIndex, TaskView
-from vectorstore.text import names_place
 
 MAX_TASKS = 6
 KEEP_SHARE = 0.6  # tasks holding at least this share of the best task's match are listed
@@ -50,10 +49,10 @@ class TaskAnswerer:
         agency = next((a for a in question.agencies if self.index.tasks_for(a.id)), None)
         if agency is None:
             return None
-        views = self.index.tasks_for(agency.id)
-        places = {v.document.place for v in self.index.views() if names_place(question.words, v.document.place)}
-        if places:  # "… tỉnh Lai Châu …": only that province's documents
-            views = [v for v in views if v.document.place in places]
+        stated = self._passages(self.index.tasks_for(agency.id))
+        # "… tỉnh Lai Châu …", "… Kế hoạch 195 …": only tasks of passages holding what the question names
+        views = [v for v in self.index.tasks_for(agency.id)
+                 if v.task.id in stated and self.judge.names_held(question, stated[v.task.id])]
         views = self._relevant(question, views, question.rest(excluding=agency), passages)
         period = question.period if question.period and question.period.kind in ("month", "quarter") else None
         if wants_deadline or period:
@@ -61,7 +60,8 @@ class TaskAnswerer:
             views.sort(key=lambda v: min((d.due or date.max) for d in v.deadlines))
         if not views:
             return None
-        return self._compose(question, agency.name, views[:MAX_TASKS], wants_deadline or bool(period))
+        return self._compose(question, agency.name, [(v, stated[v.task.id]) for v in views[:MAX_TASKS]],
+                             wants_deadline or bool(period))
 
     def _relevant(
         self, question: Question, views: list[TaskView], rest: list[str], passages: list[Passage]
@@ -79,9 +79,10 @@ class TaskAnswerer:
                                   sv[1].task.index))
         return [v for _, v in keep]
 
-    def _compose(self, question: Question, agency_name: str, views: list[TaskView], deadlines: bool) -> Answer:
+    def _compose(
+        self, question: Question, agency_name: str, found: list[tuple[TaskView, Passage]], deadlines: bool
+    ) -> Answer:
         lang = question.language
-        found = [(view, passage) for view in views if (passage := self._passage(view)) is not None]
         quotes = [Quote(passage, _exact(passage.chunk.text, view.task.quote)) for view, passage in found]
         citations = cite(quotes)
         item = prompts.load("task_deadline_item.txt" if deadlines else "task_item.txt", lang)
@@ -95,9 +96,11 @@ class TaskAnswerer:
             agency=agency_name)
         return Answer(intro + "\n\n" + "\n".join(lines), True, tuple(citations), mode="tasks")
 
-    def _passage(self, view: TaskView) -> Passage | None:
-        chunk = self.index.store.get_chunks([view.task.chunk_id]).get(view.task.chunk_id)
-        return Passage(chunk, view.document, 1.0) if chunk else None
+    def _passages(self, views: list[TaskView]) -> dict[str, Passage]:
+        """Task id -> the passage stating the task (tasks whose passage is gone are left out)."""
+        chunks = self.index.store.get_chunks([v.task.chunk_id for v in views])
+        return {v.task.id: Passage(chunks[v.task.chunk_id], v.document, 1.0) for v in views
+                if v.task.chunk_id in chunks}
 
 
 def _text(view: TaskView) -> str:

@@ -77,17 +77,20 @@ def _joined(text: str, a: Token, b: Token) -> bool:
     return not any(ch in _STOPS for ch in text[a.end:b.start])
 
 
-def name_end(text: str, toks: list[Token], i: int, ends: set[int], strict: bool = False) -> int:
+def name_end(text: str, toks: list[Token], i: int, ends: set[int], strict: bool = False,
+             title: bool = False) -> int:
     """End of the capitalised name starting at ``toks[i]`` (``i`` when there is none).
 
     A capitalised word may be followed by one lowercase syllable ("Ngoại vụ"); "và"
     joins two capitalised words; a name-end word ("có", "quy định") or punctuation
-    ends it. ``strict``: every word capitalised (place names)."""
+    ends it. ``strict``: every word capitalised (place names). ``title``: a document's
+    title, which goes on in lowercase words and over commas ("Phòng, chống ma túy")."""
     if i >= len(toks) or not _capitalised(text, toks[i]) or toks[i].word.isdigit():
         return i
     j, after_capital = i + 1, True
-    while j < len(toks) and j - i < 8 and _joined(text, toks[j - 1], toks[j]) and j not in ends:
-        if _capitalised(text, toks[j]) and not toks[j].word.isdigit():
+    while j < len(toks) and j - i < 8 and j not in ends and (
+            _joined(text, toks[j - 1], toks[j]) or title and text[toks[j - 1].end:toks[j].start].strip() == ","):
+        if title or _capitalised(text, toks[j]) and not toks[j].word.isdigit():
             after_capital = True
         elif not strict and after_capital and not toks[j].word.isdigit():
             after_capital = False
@@ -151,7 +154,7 @@ def read_documents(text: str, toks: list[Token], lexicon: Lexicon, ends: set[int
             number = numbers.get(toks[i].start, text[toks[i].start:toks[i].end])
             used.add(toks[i].start)
             out.append(DocRef(f"{kind} {number}", kind, number))
-        elif "titled" in m.phrase.flags and (end := name_end(text, toks, i, ends)) > i:
+        elif "titled" in m.phrase.flags and (end := name_end(text, toks, i, ends, title=True)) > i:
             out.append(DocRef(_span(text, toks, m.start, end), kind, title=_span(text, toks, i, end)))
     out.extend(DocRef(number, number=number) for start, number in numbers.items() if start not in used)
     return out

@@ -54,6 +54,7 @@ class Question:
     period: Period | None = None
     forms: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # folded -> toned spellings
     remainder: tuple[tuple[str, int], ...] = ()  # content words besides the asking: (folded, char offset)
+    pairs: tuple[str, ...] = ()  # adjacent pairs of those words ("ho_chieu"), function words left out
 
     @property
     def english(self) -> bool:
@@ -86,21 +87,25 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
     asking = _asking(folded, spelled_words, lexicon, english)
     parts = _segments(folded, asking)
     seq = [w for part in parts for w in part]
-    ends = asking | {m.start for m in lexicon.name_ends.scan(folded)}
+    ends = asking | {m.start for m in lexicon.name_ends.scan(folded, spelled_words, marked)}
     agencies = read_agencies(text, toks, lexicon, ends, marked)
     expansions = [w for a in agencies if a.known and (english or a.kind == "agency") for w in words(a.name)]
     extra = lexicon.expand_abbreviations(seq) + expansions
     translated: list[str] = []
     spelled = ""
-    if english:
-        english_words = [w for w in re.findall(r"[\w'-]+", text.lower()) if w.isascii()]
+    intents, cues, asked = _intents(folded, spelled_words, [], lexicon)
+    if english:  # the words that ask ("when", "how many") are not searched for
+        said = {t.start for i, t in enumerate(toks) if i not in asking | asked}
+        english_words = [m.group(0) for m in re.finditer(r"[\w'-]+", text.lower())
+                         if m.group(0).isascii() and any(m.start() <= at < m.end() for at in said)]
         vietnamese = vietnamese_runs(text, lexicon)
         numbers = [w for w in folded if w.isdigit()]
         translated = lexicon.translate(english_words) + expansions + words(vietnamese) + numbers
         spelled = f"{lexicon.translate_spelled(english_words)} {vietnamese}".strip()
     stop = lexicon.function_words
     terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
-    intents, cues, asked = _intents(folded, spelled_words, translated, lexicon)
+    if english:
+        intents, cues, asked = _intents(folded, spelled_words, translated, lexicon)
     period, period_spans = read_period(toks, lexicon)
     return Question(
         text=text,
@@ -119,31 +124,34 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         articles=tuple(read_articles(toks, lexicon)),
         period=period,
         forms=_forms(text, toks, spelled),
-        remainder=_remainder(toks, asking | asked | period_spans, agencies, lexicon, english),
+        **_remainder(toks, asking | asked | period_spans, agencies, lexicon, english),
     )
 
 
 def _remainder(
     toks: list[Token], asking: set[int], agencies: list[AgencyMention], lexicon: Lexicon, english: bool
-) -> tuple[tuple[str, int], ...]:
-    """Content words besides the asking, with their offsets; an English question's translated
-    (a run of words at a time, an agency's name apart)."""
+) -> dict[str, tuple]:
+    """Content words besides the asking, with their offsets, and their adjacent pairs; an English
+    question's translated (a run of words at a time, an agency's name apart)."""
+    stop = lexicon.function_words
     runs: list[list[Token]] = [[]]
     inside = None
     for i, t in enumerate(toks):
         agency = next((a for a in agencies if a.start <= t.start < a.end), None)
-        if i in asking or t.word in lexicon.function_words or t.word.isdigit() or agency is not inside:
+        if i in asking or t.word in stop or t.word.isdigit() or agency is not inside:
             runs.append([])
         inside = agency
-        if i not in asking and t.word not in lexicon.function_words and not t.word.isdigit():
+        if i not in asking and t.word not in stop and not t.word.isdigit():
             runs[-1].append(t)
-    out = []
+    found: list[tuple[str, int]] = []
+    pairs: list[str] = []
     for run in filter(None, runs):
-        if english:  # the translation counts, at the run's offset
-            out.extend((w, run[0].start) for w in lexicon.translate([t.word for t in run]))
-        else:
-            out.extend((t.word, t.start) for t in run)
-    return tuple((w, at) for w, at in out if w not in lexicon.function_words)
+        phrases = (lexicon.translate_phrases([t.word for t in run]) if english else [[t.word for t in run]])
+        found.extend((w, run[0].start if english else run[i].start) for phrase in phrases
+                     for i, w in enumerate(phrase))
+        pairs.extend(f"{a}_{b}" for phrase in phrases for a, b in zip(phrase, phrase[1:])
+                     if a not in stop and b not in stop)
+    return {"remainder": tuple((w, at) for w, at in found if w not in stop), "pairs": tuple(dict.fromkeys(pairs))}
 
 
 def _asking(folded: list[str], spelled: list[str], lexicon: Lexicon, english: bool) -> set[int]:

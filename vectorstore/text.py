@@ -118,7 +118,7 @@ class Lexicon:
     references: PhraseTable  # value: article | clause | point
     places: Spellings
     org_openers: Spellings
-    name_ends: PhraseTable
+    name_ends: Spellings
     equivalents: dict[str, tuple[str, ...]]
     all_units: PhraseTable
 
@@ -136,7 +136,11 @@ class Lexicon:
 
     def translate(self, english_words: list[str]) -> list[str]:
         """Vietnamese terms (folded) for the English words and phrases in ``english_words``."""
-        return [w for vietnamese in self._matches(english_words) for w in words(vietnamese)]
+        return [w for phrase in self.translate_phrases(english_words) for w in phrase]
+
+    def translate_phrases(self, english_words: list[str]) -> list[list[str]]:
+        """The same, one folded Vietnamese phrase per English word or phrase found."""
+        return [words(vietnamese) for vietnamese in self._matches(english_words)]
 
     def translate_spelled(self, english_words: list[str]) -> str:
         """The same translation as the glossary writes it, with diacritics."""
@@ -180,7 +184,7 @@ def load_lexicon(registry: AgencyRegistry) -> Lexicon:
         references=_phrases(read_table("references.tsv"), value=1),
         places=_spellings("places.tsv"),
         org_openers=_spellings("org_openers.tsv"),
-        name_ends=_phrases(read_table("name_ends.tsv")),
+        name_ends=_spellings("name_ends.tsv"),
         equivalents={row[0]: tuple(row[1].split()) for row in read_table("equivalents.tsv")},
         all_units=_phrases(read_table("all_units.tsv")),
     )
