@@ -45,10 +45,11 @@ class Verdict:
 
 
 class Judge:
-    """``weight``: a term's IDF in the current index; ``threshold``: the least share of a
-    question a passage must hold; ``min_pairs``: the least share (IDF-weighted) of the
-    question's word pairs ("hộ chiếu", "huân chương") a passage must hold — both
-    calibrated on the tune half of tests/data/refusal.jsonl (``benchmarks/refusal.py``);
+    """``weight``: a term's IDF in the current index, taken to ``idf_power`` (below 1, one rare
+    word — "nộp", "gửi" — weighs less against the rest); ``threshold``: the least share of a
+    question a passage must hold; ``min_pairs``: the least share of the question's word pairs
+    ("hộ chiếu", "huân chương") a passage must hold — the three calibrated on the tune half of
+    tests/data/refusal.jsonl (``benchmarks/refusal.py``);
     ``consider``: how many of the best passages are looked at; ``section_text``: the
     text of a passage's whole section (quotes may come from any passage of it)."""
 
@@ -60,8 +61,9 @@ class Judge:
         consider: int = 5,
         min_pairs: float = 0.15,
         section_text: SectionText | None = None,
+        idf_power: float = 0.75,
     ) -> None:
-        self.weight = weight
+        self.weight: Weight = lambda term: weight(term) ** idf_power
         self.lexicon = lexicon
         self.threshold = threshold
         self.consider = consider
