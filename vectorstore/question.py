@@ -149,8 +149,10 @@ def _remainder(
         phrases = (lexicon.translate_phrases([t.word for t in run]) if english else [[t.word for t in run]])
         found.extend((w, run[0].start if english else run[i].start) for phrase in phrases
                      for i, w in enumerate(phrase))
-        pairs.extend(f"{a}_{b}" for phrase in phrases for a, b in zip(phrase, phrase[1:])
-                     if a not in stop and b not in stop)
+        named = next((a for a in agencies if a.start <= run[0].start < a.end), None)
+        if named is None or not named.known:  # a known agency is held by name, however spelled
+            pairs.extend(f"{a}_{b}" for phrase in phrases for a, b in zip(phrase, phrase[1:])
+                         if a not in stop and b not in stop)
     return {"remainder": tuple((w, at) for w, at in found if w not in stop), "pairs": tuple(dict.fromkeys(pairs))}
 
 
