@@ -91,18 +91,33 @@ class Judge:
             return 0.0
         if any(not states(i, passage.chunk.text) for i in EVIDENCE if i in question.intents):
             return 0.0
-        if self._pairs(question, text) < self.min_pairs:
+        agencies = self._agencies(question, passage, held)
+        if agencies is None:
             return 0.0
-        return self._coverage(question, passage, text, held, weights)
+        if self._pairs(question, text, agencies) < self.min_pairs:
+            return 0.0
+        return self._coverage(question, passage, text, held, weights, agencies)
 
-    def _pairs(self, question: Question, text: str) -> float:
+    def _agencies(self, question: Question, passage: Passage, held: list[str]) -> set[str] | None:
+        """The agencies named by the question that the passage names (all of them when it is
+        addressed to all departments, "các sở, ban, ngành"); None when it names none of them."""
+        named = question.named
+        if not named:
+            return set()
+        if self.lexicon.all_units.scan(words(passage.chunk.text)):
+            return set(named)
+        found = named.keys() & {m.agency.id for m in self.lexicon.registry.find_words(held)}
+        return found or None
+
+    def _pairs(self, question: Question, text: str, agencies: set[str]) -> float:
         """Share (IDF-weighted) of the question's word pairs ("hộ chiếu") the text holds; 1 if it has none.
 
-        Vietnamese words are often two syllables: syllables alone match by accident."""
+        Vietnamese words are often two syllables: syllables alone match by accident. The
+        pairs of an agency's name are held when the text names the agency, however spelled."""
         if not question.pairs:
             return 1.0
-        weights = {t: self.weight(t) for t in question.pairs}
-        terms = set(passage_terms(text, self.lexicon))
+        weights = {t: self.weight(t) for t, _ in question.pairs}
+        terms = set(passage_terms(text, self.lexicon)) | {t for t, agency in question.pairs if agency in agencies}
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
 
@@ -126,23 +141,16 @@ class Judge:
         return True
 
     def _coverage(
-        self, question: Question, passage: Passage, text: str, held: list[str], weights: dict[str, float]
+        self, question: Question, passage: Passage, text: str, held: list[str], weights: dict[str, float],
+        agencies: set[str],
     ) -> float:
         """Share of the question's content words (IDF-weighted) the passage holds.
 
-        Only single words count: word pairs vary with phrasing, words do not. A
-        question naming agencies is answered only by a passage naming one of them, or
-        addressed to all departments ("các sở, ban, ngành"); such a passage holds the
-        agency's name however the question spelled it ("Sở GD&ĐT").
+        Only single words count here (the pairs are checked apart). A passage naming an
+        agency of the question holds its name however the question spelled it ("Sở GD&ĐT").
         """
-        cued: set[str] = set()
-        if named := question.named:
-            found = {m.agency.id for m in self.lexicon.registry.find_words(held)}
-            if self.lexicon.all_units.scan(words(passage.chunk.text)):
-                found = set(named)
-            elif named.keys().isdisjoint(found):
-                return 0.0
-            cued = {w for agency, naming in named.items() if agency in found for w in naming}
+        named = question.named
+        cued = {w for agency in agencies for w in named[agency]}
         single = {t: w for t, w in weights.items() if "_" not in t}
         return self._share(question, single, text, held, passage.chunk.text, cued)
 

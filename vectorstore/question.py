@@ -54,7 +54,8 @@ class Question:
     period: Period | None = None
     forms: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # folded -> toned spellings
     remainder: tuple[tuple[str, int], ...] = ()  # content words besides the asking: (folded, char offset)
-    pairs: tuple[str, ...] = ()  # adjacent pairs of those words ("ho_chieu"), function words left out
+    pairs: tuple[tuple[str, str], ...] = ()  # adjacent pairs of those words ("ho_chieu") and the id of
+    # the known agency whose name they are part of ("" for none); function words left out
 
     @property
     def english(self) -> bool:
@@ -144,15 +145,14 @@ def _remainder(
         if i not in asking and t.word not in stop and not t.word.isdigit():
             runs[-1].append(t)
     found: list[tuple[str, int]] = []
-    pairs: list[str] = []
+    pairs: list[tuple[str, str]] = []
     for run in filter(None, runs):
         phrases = (lexicon.translate_phrases([t.word for t in run]) if english else [[t.word for t in run]])
         found.extend((w, run[0].start if english else run[i].start) for phrase in phrases
                      for i, w in enumerate(phrase))
-        named = next((a for a in agencies if a.start <= run[0].start < a.end), None)
-        if named is None or not named.known:  # a known agency is held by name, however spelled
-            pairs.extend(f"{a}_{b}" for phrase in phrases for a, b in zip(phrase, phrase[1:])
-                         if a not in stop and b not in stop)
+        named = next((a.id for a in agencies if a.known and a.start <= run[0].start < a.end), "")
+        pairs.extend((f"{a}_{b}", named) for phrase in phrases for a, b in zip(phrase, phrase[1:])
+                     if a not in stop and b not in stop)
     return {"remainder": tuple((w, at) for w, at in found if w not in stop), "pairs": tuple(dict.fromkeys(pairs))}
 
 
