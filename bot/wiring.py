@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.answer import Answerer, ExtractiveAnswerer
-from bot.contextualize import Contextualizer, LLMContextualizer, RuleContextualizer
+from bot.contextualize import Contextualizer, RuleContextualizer
+from bot.contextualize_llm import LLMContextualizer
 from bot.judge import Judge
 from bot.service import ChatService
 from bot.settings import Settings
@@ -14,10 +16,13 @@ from ingest.agencies import AgencyRegistry
 from vectorstore.embeddings import Embedder, build_embedder
 from vectorstore.fusion import ReciprocalRankFusion, ScoreFusion, build_fusion
 from vectorstore.indexer import Indexer
-from vectorstore.retriever import HybridRetriever, Passage
+from vectorstore.retriever import HybridRetriever, LangChainRetriever, Passage
 from vectorstore.store import Store
 from vectorstore.task_index import TaskIndex
 from vectorstore.text import load_lexicon
+
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
 
 
 def build_store(settings: Settings, embedder: Embedder | None = None) -> Store:
@@ -47,7 +52,7 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
     weight = answerer_weight(retriever)
     judge = Judge(weight, lexicon, settings.min_coverage, section_text=section_text(retriever))
     answerer = ExtractiveAnswerer(weight, document_passages=retriever.document_passages)
-    answerer, contextualizer = with_language_model(settings, answerer)
+    answerer, contextualizer = with_language_model(settings, answerer, LangChainRetriever(retriever=retriever))
     tasks = TaskAnswerer(TaskIndex(store, registry), judge)
     return ChatService(
         store, retriever, answerer, judge, build_indexer(settings, store), contextualizer=contextualizer,
@@ -68,13 +73,20 @@ def answerer_weight(retriever: HybridRetriever) -> Callable[[str], float]:
     return lambda term: retriever.lexical_index().idf(term)
 
 
-def with_language_model(settings: Settings, extractive: ExtractiveAnswerer) -> tuple[Answerer, Contextualizer]:
-    """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones."""
+def with_language_model(
+    settings: Settings, extractive: ExtractiveAnswerer, retriever: BaseRetriever | None = None
+) -> tuple[Answerer, Contextualizer]:
+    """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones.
+
+    ``retriever`` (a LangChain retriever) serves the LLM chain when it is asked without passages.
+    """
     from bot.llm import build_chat_model
 
+    rules = RuleContextualizer(settings.history_chars)
     model = build_chat_model(settings)
     if model is None:
-        return extractive, RuleContextualizer()
+        return extractive, rules
     from bot.llm_answer import LLMAnswerer
 
-    return LLMAnswerer(model, extractive, extractive.weight), LLMContextualizer(model, RuleContextualizer())
+    answerer = LLMAnswerer(model, extractive, extractive.weight, deadline=settings.llm_timeout, retriever=retriever)
+    return answerer, LLMContextualizer(model, rules, max_chars=settings.history_chars)
