@@ -6,15 +6,20 @@ it writes to temporary files), not by timing or RSS; benchmarks/load.py measures
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 
 import httpx
 import pytest
 
 from tests.asgi_body import CHUNK, Offered, call
-from tests.conftest import LiveServer
+from tests.conftest import ROOT, LiveServer, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -295,6 +300,38 @@ def test_finding_5_history_bounded_by_total_characters(seeded_service, guarded):
     kept = seen[-1]
     assert 0 < sum(len(t.content) for t in kept) <= HISTORY_CHARS
     assert kept[-1].content.startswith("lượt 39 ")  # the latest turns are the ones kept
+
+
+def test_finding_5_sigterm_stops_within_5s(copy_of_seeded):
+    """`chidao serve` with a request in flight (its body never finishes) stops within 5 s of SIGTERM."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
+                               "--data-dir", str(copy_of_seeded)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b" 200 " in sock.recv(4096)  # the connection is the server's now
+            sock.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{\"message\": \"S")  # ... and the rest never comes
+            started = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the server was still running 30 s after SIGTERM")
+            assert time.monotonic() - started < 5
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
 
 
 # -- finding 6: deadline exports -----------------------------------------------------------------
