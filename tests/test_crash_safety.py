@@ -141,7 +141,6 @@ class Full:
 def test_finding_4_disk_full_ingest_keeps_previous(error, v1_data, files, tmp_path, e5, monkeypatch):
     from bot.settings import Settings
     from bot.wiring import build_service
-    from vectorstore import write_guard
 
     template, v1 = v1_data
     data = tmp_path / "data"
@@ -153,6 +152,8 @@ def test_finding_4_disk_full_ingest_keeps_previous(error, v1_data, files, tmp_pa
     store = indexer.store
     indexer.collect_garbage()
     if "compaction" in str(error):  # Chroma's compaction error names no cause: the free space does
+        from vectorstore import write_guard
+
         almost_full = shutil._ntuple_diskusage(10**9, 10**9, 10**5)  # type: ignore[attr-defined]
         monkeypatch.setattr(write_guard.shutil, "disk_usage", lambda path: almost_full)
     chunks, tasks, store._batch = store._chunks, store._tasks, 2
