@@ -68,13 +68,11 @@ def client_key(scope: dict[str, Any]) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def too_many(path: str, wait: float) -> JSONResponse:
+def too_many(wait: float) -> JSONResponse:
+    """429 (on /v1, bot.routes.openai_errors gives it OpenAI's shape, Retry-After kept)."""
     seconds = max(1, math.ceil(wait))
-    message = f"Quá nhiều yêu cầu: vui lòng thử lại sau {seconds} giây."
-    body: dict[str, Any] = {"detail": message}
-    if path.startswith("/v1/"):  # what OpenAI clients read
-        body["error"] = {"message": message, "type": "rate_limit_exceeded", "param": None, "code": "rate_limit"}
-    return JSONResponse(body, status_code=429, headers={"Retry-After": str(seconds)})
+    return JSONResponse({"detail": f"Quá nhiều yêu cầu: vui lòng thử lại sau {seconds} giây."}, status_code=429,
+                        headers={"Retry-After": str(seconds)})
 
 
 class RateLimitMiddleware:
@@ -88,7 +86,7 @@ class RateLimitMiddleware:
         if scope["type"] == "http" and scope.get("method") == "POST" and path in self.paths:
             wait = self.limiter.acquire(client_key(scope))
             if wait > 0:
-                await too_many(path, wait)(scope, receive, send)
+                await too_many(wait)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -24,20 +24,6 @@ class Turn:
     content: str
 
 
-HISTORY_CHARS = 24_000  # of history a follow-up is read against: the latest turns that fit
-
-
-def recent_turns(history: Sequence[Turn], budget: int = HISTORY_CHARS) -> list[Turn]:
-    """The latest turns whose text adds up to at most ``budget`` characters (older ones dropped)."""
-    kept: list[Turn] = []
-    for turn in reversed(history):
-        budget -= len(turn.content)
-        if budget < 0:
-            break
-        kept.append(turn)
-    return kept[::-1]
-
-
 class ChatService:
     def __init__(
         self,
@@ -77,7 +63,6 @@ class ChatService:
         if not self.store.registry():
             yield Answer(prompts.load("no_documents.txt"), False)
             return
-        history = recent_turns(history)  # whatever the interface allowed, the work stays bounded
         if history:  # a follow-up ("Còn Sở Y tế thì sao?") becomes a standalone question
             message = self.contextualizer.rewrite(message, history)
         query = self.retriever.analyse(message)
