@@ -14,13 +14,14 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 
+from bot.channels.wire import MAX_BODY
 from bot.settings import Settings
 
 KIB = 1024
 MIB = 1024 * KIB
 DEFAULT_LIMIT = 64 * KIB  # search, feedback, and any body sent to a route that reads none
 CHAT_LIMIT = 1 * MIB  # a question with its history (the web chat sends the last 20 turns)
-WEBHOOK_LIMIT = 256 * KIB  # one Telegram update or Zalo event is a few KB
+WEBHOOK_LIMIT = MAX_BODY  # one Telegram update or Zalo event is a few KB (the webhooks' own read cap)
 MAX_UPLOAD_FILES = 50  # per upload request; each file is checked on its own while it streams
 
 
