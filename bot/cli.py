@@ -49,9 +49,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
 
     settings = settings_from(ctx, data_dir)
     indexer = build_indexer(settings)
-    removed = indexer.store.collect_garbage()
-    if removed:
-        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    _collect_garbage(indexer)
     counts: dict[str, int] = {}
     failed = False
     for missing in (p for p in paths if not p.exists()):
@@ -90,6 +88,34 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
     click.echo(f"Xong: {summary or 'không có tệp nào'}. Dữ liệu: {settings.data_dir}")
     if failed:
         ctx.exit(1)
+
+
+def _collect_garbage(indexer: Any) -> int | None:
+    """Delete what interrupted or failed ingests left; say so. None when the store refused."""
+    from vectorstore.write_guard import describe_write_error
+
+    try:
+        removed: int = indexer.collect_garbage()
+    except Exception as exc:  # e.g. a full disk: reads still work, the next run tries again
+        click.echo(f"LỖI          không dọn được dữ liệu còn sót: {describe_write_error(exc, indexer.data_dir)}",
+                   err=True)
+        return None
+    if removed:
+        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    return removed
+
+
+@main.command()
+@data_dir_option
+@click.pass_context
+def gc(ctx: click.Context, data_dir: Path | None) -> None:
+    """Dọn các đoạn còn sót từ lần nạp bị gián đoạn hoặc lỗi (ví dụ khi ổ đĩa đầy)."""
+    from bot.wiring import build_indexer
+
+    removed = _collect_garbage(build_indexer(settings_from(ctx, data_dir)))
+    if removed is None:
+        ctx.exit(1)
+    click.echo(f"Xong: đã dọn {removed} đoạn.")
 
 
 @main.command("list")
@@ -161,7 +187,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
 
     settings = settings_from(ctx, data_dir)
     app = create_app(build_service(settings), settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    # SIGTERM/SIGINT: stop accepting, give requests in flight shutdown_timeout seconds, then cancel them
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+                timeout_graceful_shutdown=settings.shutdown_timeout)
 
 
 @main.command("eval")
