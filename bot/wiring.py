@@ -37,7 +37,7 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
     else:
         fusion = build_fusion(settings.fusion)
     retriever = HybridRetriever(
-        store, store.embedder, settings.data_dir, fusion, heading_weight=settings.heading_weight
+        store, store.embedder, fusion, heading_weight=settings.heading_weight
     )
     answerer = ExtractiveAnswerer(
         answerer_weight(retriever),

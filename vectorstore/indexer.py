@@ -115,8 +115,11 @@ class Indexer:
         tasks = self._tasks(parsed, chunks)
         texts = [embedding_text(c, record) for c in chunks]
         vectors = self._embed(texts, progress)
+        # Write order (crash safety): every side of the new version, then the registry flip
+        # (commit), which also drops the old version. Killed before the flip: the old one stays live.
         self.store.put_chunks(record, chunks, vectors)
         self.store.put_tasks(tasks)
+        self.store.put_lexical(record, chunks)
         self.store.commit(record, parsed.text)
         status = "updated" if current is not None else "added"
         log.info("%s %s (%d chunks)", status, source, len(chunks))

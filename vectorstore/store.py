@@ -6,9 +6,10 @@ Two collections per embedder (vector spaces never mix):
 - ``documents-<embedder>``: one record per document, the registry. A record
   names the live ``version`` of its document.
 
-A new version's chunks are written first, then the registry record is flipped,
-then the old chunks are deleted. Readers only see chunks whose version the
-registry names, so a crash at any point leaves the previous version queryable.
+A new version's chunks, tasks and lexical rows (``lexical_store``, a SQLite file
+in the data directory) are written first, then the registry record is flipped,
+then the old versions are deleted. Readers only see versions the registry
+names, so a crash at any point leaves the previous version queryable.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,6 +28,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from vectorstore.embeddings import ChromaEmbedding, Embedder, NoEmbedding
+from vectorstore.lexical_store import LexicalStore
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,10 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
 
 
 class Store:
-    def __init__(self, client: Any, embedder: Embedder) -> None:
+    def __init__(self, client: Any, embedder: Embedder, lexical_dir: Path) -> None:
         self.embedder = embedder
         self._client = client
+        self.lexical = LexicalStore(Path(lexical_dir) / embedder.key)
         self._chunks = client.get_or_create_collection(
             f"chunks-{embedder.key}",
             configuration={"hnsw": {"space": "cosine"}},
@@ -65,7 +68,9 @@ class Store:
 
     @classmethod
     def open(cls, data_dir: Path, embedder: Embedder, chroma_url: str | None = None) -> Store:
-        return cls(open_client(data_dir, chroma_url), embedder)
+        """The store of a data directory; with ``chroma_url`` the chunks live on that server and
+        the directory keeps this node's lexical index."""
+        return cls(open_client(data_dir, chroma_url), embedder, Path(data_dir) / "lexical")
 
     # -- registry ---------------------------------------------------------
 
@@ -130,14 +135,25 @@ class Store:
                     metadatas=[t.to_metadata() for t in part],
                 )
 
+    def put_lexical(self, doc: DocumentRecord, chunks: list[StoredChunk]) -> None:
+        """Write a version's lexical rows (one SQLite transaction); invisible until :meth:`commit`."""
+        self.lexical.put_version(doc, chunks)
+
     def commit(self, doc: DocumentRecord, text: str) -> None:
         """Make ``doc.version`` the live version of the document, then drop other versions."""
         with self._lock:
             self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[doc.to_metadata()])
             self._invalidate()
-            stale = {"$and": [{"document_id": doc.id}, {"version": {"$ne": doc.version}}]}
-            self._chunks.delete(where=stale)
-            self._tasks.delete(where=stale)
+            self.drop_versions(doc.id, keep=doc.version)
+
+    def drop_versions(self, doc_id: str, keep: str | None = None) -> None:
+        """Delete a document's versions other than ``keep`` (all when None) from every side."""
+        stale: dict[str, Any] = {"document_id": doc_id}
+        if keep is not None:
+            stale = {"$and": [stale, {"version": {"$ne": keep}}]}
+        self._chunks.delete(where=stale)
+        self._tasks.delete(where=stale)
+        self.lexical.drop(doc_id, keep)
 
     def remove(self, doc_id: str) -> bool:
         with self._lock:
@@ -145,8 +161,7 @@ class Store:
                 return False
             self._docs.delete(ids=[doc_id])
             self._invalidate()
-            self._chunks.delete(where={"document_id": doc_id})
-            self._tasks.delete(where={"document_id": doc_id})
+            self.drop_versions(doc_id)
             return True
 
     def collect_garbage(self) -> int:
@@ -164,6 +179,7 @@ class Store:
                 for start in range(0, len(stale), self._batch):
                     collection.delete(ids=stale[start:start + self._batch])
                 removed += len(stale) if collection is self._chunks else 0
+            self.lexical.collect_garbage(live)
             return removed
 
     # -- reads ------------------------------------------------------------
@@ -200,6 +216,32 @@ class Store:
             key=lambda t: (t.document_id, t.index),
         )
 
+    def version_chunks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StoredChunk]]:
+        """The stored chunks of the given (document, version) pairs, in reading order."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        where: dict[str, Any] = {"document_id": {"$in": sorted({d for d, _ in keys})}}
+        got = self._chunks.get(where=where, include=["metadatas", "documents"])
+        wanted, out = set(keys), {}
+        for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+            chunk = StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
+            if (chunk.document_id, chunk.version) in wanted:
+                out.setdefault((chunk.document_id, chunk.version), []).append(chunk)
+        return {k: sorted(v, key=lambda c: c.index) for k, v in out.items()}
+
+    def _only(self, documents: Collection[str] | None) -> dict[str, Any] | None:
+        """A ``where`` clause keeping the chunks of ``documents``: ``$in`` them, or ``$nin`` the
+        others when that list is shorter (a chunk of a document not live is dropped later anyway)."""
+        if documents is None:
+            return None
+        others = sorted(set(self.registry()) - set(documents))
+        if not others:
+            return None
+        if len(others) < len(documents):
+            return {"document_id": {"$nin": others}}
+        return {"document_id": {"$in": sorted(documents)}}
+
     def get_chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
         ids = list(dict.fromkeys(ids))
         if not ids:
@@ -210,14 +252,18 @@ class Store:
             for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         }
 
-    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
-        """Live chunks nearest to ``vector``, with cosine similarity."""
+    def nearest(
+        self, vector: np.ndarray, k: int, documents: Collection[str] | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Live chunks nearest to ``vector``, with cosine similarity; with ``documents``, only
+        chunks of those documents (Chroma filters before it ranks)."""
         count = self._chunks.count()
-        if count == 0 or k <= 0:
+        if count == 0 or k <= 0 or (documents is not None and not documents):
             return []
         got = self._chunks.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=min(count, k + 8),
+            where=self._only(documents),
             include=["metadatas", "documents", "distances"],
         )
         out = []
