@@ -14,6 +14,7 @@ import click
 from bot.cli_channels import telegram as telegram_group
 from bot.cli_common import data_dir_option, settings_from
 from bot.cli_feedback import feedback as feedback_group
+from bot.cli_filters import build_filters, filter_options
 from bot.cli_tasks import agencies as agencies_command
 from bot.cli_tasks import deadlines as deadlines_command
 
@@ -127,16 +128,17 @@ def remove(ctx: click.Context, ref: str, data_dir: Path | None) -> None:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="In đúng đối tượng JSON của POST /api/chat.")
+@filter_options
 @data_dir_option
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None, filters: dict[str, Any]) -> None:
     """Trả lời một câu hỏi, kèm trích dẫn."""
     from bot.wiring import build_service
 
     if not question.strip():
         raise click.UsageError("Câu hỏi trống.")
     service = build_service(settings_from(ctx, data_dir))
-    answer = service.chat(question.strip())
+    answer = service.chat(question.strip(), filters=build_filters(filters, service.store.registry()))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -144,6 +146,43 @@ def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None)
     for c in answer.citations:
         where = f"{c.passage.document.source} · {c.passage.chunk.section}"
         click.echo(f"\n[{c.n}] {c.label} – {c.passage.document.title}\n    {where}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Số đoạn trả về.")
+@click.option("--json", "as_json", is_flag=True, help="In đúng đối tượng JSON của POST /api/search.")
+@filter_options
+@data_dir_option
+@click.pass_context
+def search(ctx: click.Context, query: str, k: int, as_json: bool, data_dir: Path | None,
+           filters: dict[str, Any]) -> None:
+    """Tìm các đoạn văn bản khớp nhất với câu hỏi."""
+    from bot.wiring import build_service
+
+    if not query.strip():
+        raise click.UsageError("Câu hỏi trống.")
+    service = build_service(settings_from(ctx, data_dir))
+    passages = service.search(query.strip(), k, build_filters(filters, service.store.registry()))
+    if as_json:
+        click.echo(json.dumps({"query": query.strip(), "results": [p.to_dict() for p in passages]},
+                              ensure_ascii=False, indent=2))
+        return
+    if not passages:
+        click.echo("Không tìm thấy đoạn nào.")
+    for i, p in enumerate(passages, start=1):
+        click.echo(f"[{i}] {p.document.label} · {p.chunk.section or '—'} ({p.score:.3f})\n    {p.chunk.text[:300]}")
+
+
+@main.command()
+@data_dir_option
+@click.pass_context
+def gc(ctx: click.Context, data_dir: Path | None) -> None:
+    """Dọn dữ liệu còn sót từ lần nạp bị gián đoạn (đoạn, nhiệm vụ, chỉ mục từ khóa)."""
+    from bot.wiring import build_store
+
+    removed = build_store(settings_from(ctx, data_dir)).collect_garbage()
+    click.echo(f"Đã dọn {removed} đoạn còn sót." if removed else "Không có gì cần dọn.")
 
 
 @main.command()

@@ -11,6 +11,7 @@ from bot.answer import Answerer, stream_answer
 from bot.citations import Answer, Delta
 from bot.contextualize import Contextualizer, RuleContextualizer
 from bot.task_answer import TaskAnswerer
+from vectorstore.filters import Filters
 from vectorstore.indexer import Indexer, IngestResult
 from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
@@ -22,6 +23,11 @@ from vectorstore.task_index import TaskIndex
 class Turn:
     role: str  # user | assistant
     content: str
+
+
+def admitted(answer: Answer, filters: Filters | None) -> bool:
+    """Whether every citation of ``answer`` comes from a document ``filters`` admit."""
+    return not filters or all(filters.admits(c.passage.document) for c in answer.citations)
 
 
 class ChatService:
@@ -49,28 +55,37 @@ class ChatService:
         self.retriever.embedder.embed_query("khởi động")
         self.retriever.lexical_index()
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        return self.retriever.search(query, k)
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        """The best ``k`` passages; with ``filters``, only from the documents they admit."""
+        return self.retriever.search(query, k, filters)
 
-    def chat(self, message: str, history: Sequence[Turn] = ()) -> Answer:
-        events = list(self.chat_stream(message, history))
+    def chat(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+        events = list(self.chat_stream(message, history, filters))
         answer = events[-1]
         assert isinstance(answer, Answer)
         return answer
 
-    def chat_stream(self, message: str, history: Sequence[Turn] = ()) -> Iterator[Delta | Answer]:
-        """Answer pieces as they are ready, then the final :class:`Answer`."""
+    def chat_stream(
+        self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Iterator[Delta | Answer]:
+        """Answer pieces as they are ready, then the final :class:`Answer` (with ``filters``, drawn
+        only from the documents they admit)."""
         if not self.store.registry():
             yield Answer(prompts.load("no_documents.txt"), False)
             return
         if history:  # a follow-up ("Còn Sở Y tế thì sao?") becomes a standalone question
             message = self.contextualizer.rewrite(message, history)
         query = self.retriever.analyse(message)
-        passages = self.retriever.search_terms(query, self.answer_k)
-        if self.task_answerer and (listed := self.task_answerer.answer(query, passages)):
+        passages = self.retriever.search_terms(query, self.answer_k, filters)
+        if self.task_answerer and (listed := self.task_answerer.answer(query, passages)) and admitted(listed, filters):
             yield from stream_answer(listed)  # "what is X assigned / due": from the task list
             return
         yield from self.answerer.stream(query, passages)
+
+    def refresh(self) -> None:
+        """Take in documents other processes added or removed (the server calls this every second)."""
+        self.retriever.lexical_index()
+        self.tasks.views()
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

@@ -10,21 +10,46 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bot.citations import Answer, Delta
 from bot.routes.auth import ReaderDep
 from bot.routes.deps import ServiceDep, SettingsDep
 from bot.routes.feedback import remember_answer
 from bot.service import Turn
+from vectorstore.filters import Filters
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 
+class SearchFilters(BaseModel):
+    """Optional ``filters`` (contract): only passages of documents matching every field given."""
+
+    document_ids: list[str] | None = None
+    doc_types: list[str] | None = None
+    issuers: list[str] | None = None
+    date_from: str | None = Field(default=None, description="YYYY-MM-DD")
+    date_to: str | None = Field(default=None, description="YYYY-MM-DD")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid(cls, data: Any) -> Any:
+        Filters.parse(data)  # a FilterError (ValueError) becomes a 422 with its Vietnamese reason
+        return data
+
+    def parsed(self) -> Filters:
+        return Filters.parse(self.model_dump(exclude_none=True))
+
+
+def parsed_filters(filters: SearchFilters | None) -> Filters | None:
+    return filters.parsed() if filters is not None else None
+
+
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=5, ge=1, le=50)
+    filters: SearchFilters | None = None
 
     @field_validator("query")
     @classmethod
@@ -43,6 +68,7 @@ class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=2000)
     history: list[HistoryTurn] = Field(default_factory=list, max_length=50)
     stream: bool = False
+    filters: SearchFilters | None = None
 
     @field_validator("message")
     @classmethod
@@ -59,7 +85,7 @@ def healthz() -> dict[str, str]:
 
 @router.post("/api/search")
 async def search(body: SearchRequest, service: ServiceDep, _: ReaderDep) -> dict[str, Any]:
-    passages = await run_in_threadpool(service.search, body.query, body.k)
+    passages = await run_in_threadpool(service.search, body.query, body.k, parsed_filters(body.filters))
     return {"query": body.query, "results": [p.to_dict() for p in passages]}
 
 
@@ -70,17 +96,18 @@ async def chat(
     """The cited answer, with an ``answer_id`` for feedback; with ``"stream": true``, Server-Sent
     Events (see :func:`sse_events`)."""
     history = [Turn(t.role, t.content) for t in body.history]
+    filters = parsed_filters(body.filters)
 
     def remember(answer: dict[str, Any]) -> dict[str, Any]:
         return remember_answer(settings, body.message, answer)
 
     if body.stream:
         return StreamingResponse(
-            sse_events(service.chat_stream(body.message, history), remember),
+            sse_events(service.chat_stream(body.message, history, filters), remember),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await run_in_threadpool(service.chat, body.message, history)
+    answer = await run_in_threadpool(service.chat, body.message, history, filters)
     return await run_in_threadpool(remember, answer.to_dict())
 
 

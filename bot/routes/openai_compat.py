@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import prompts
 from bot.citations import Answer, Citation, Delta
 from bot.routes.auth import ReaderDep
+from bot.routes.core import SearchFilters, parsed_filters
 from bot.routes.deps import ServiceDep
 from bot.service import Turn
 
@@ -56,6 +57,7 @@ class CompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
+    filters: SearchFilters | None = None  # chidao's extra field: the same filters as /api/chat
 
 
 def _error(status: int, message: str, param: str | None = "messages") -> JSONResponse:
@@ -120,11 +122,12 @@ async def chat_completions(
     if body.stream:
         usage = bool((body.stream_options or {}).get("include_usage"))
         return StreamingResponse(
-            stream_chunks(service.chat_stream(question, history), completion_id, model, usage),
+            stream_chunks(service.chat_stream(question, history, parsed_filters(body.filters)), completion_id, model,
+                          usage),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await run_in_threadpool(service.chat, question, history)
+    answer = await run_in_threadpool(service.chat, question, history, parsed_filters(body.filters))
     return {
         "id": completion_id,
         "object": "chat.completion",
