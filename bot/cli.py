@@ -188,18 +188,38 @@ def gc(ctx: click.Context, data_dir: Path | None) -> None:
 @main.command()
 @click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Cổng (mặc định 8000).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Số tiến trình phục vụ (cùng thư mục dữ liệu hoặc cùng máy chủ Chroma).")
 @data_dir_option
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, data_dir: Path | None) -> None:
     """Chạy máy chủ HTTP: trang hỏi đáp tại /, API dưới /api."""
     import uvicorn
 
-    from bot.api import create_app
-    from bot.wiring import build_service
+    from vectorstore.chroma_server import ChromaServer
 
     settings = settings_from(ctx, data_dir)
-    app = create_app(build_service(settings), settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info"}
+    sidecar = None
+    if not settings.chroma_url:  # embedded Chroma is single-process: serve the directory's store
+        sidecar = ChromaServer(settings.data_dir)
+        settings = settings.model_copy(update={"chroma_url": sidecar.start()})
+        os.environ["CHIDAO_CHROMA_URL"] = settings.chroma_url or ""
+    try:
+        if workers == 1:
+            from bot.api import create_app
+            from bot.wiring import build_service
+
+            uvicorn.run(create_app(build_service(settings), settings), **where)
+            return
+        # Each worker is a process of its own, built from the environment: hand it the data directory,
+        # and share the cores between the workers' embedders instead of each taking them all.
+        os.environ["CHIDAO_DATA_DIR"] = str(settings.data_dir)
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+        uvicorn.run("bot.api:app_from_environment", factory=True, workers=workers, **where)
+    finally:
+        if sidecar is not None:
+            sidecar.stop()
 
 
 @main.command("eval")

@@ -7,6 +7,7 @@ Real Chroma (embedded) and real SQLite; passages are stored with random vectors
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 
 import bm25s
@@ -158,7 +159,9 @@ def test_a_node_that_did_not_ingest_a_version_copies_it_from_chroma(corpus, e5, 
 
     copied = Spy(monkeypatch, node, "version_chunks")
     put(writer, *changed)
-    node._invalidate()  # what the registry's one-second cache does on its own
+    deadline = time.monotonic() + 30  # the registry's stamp is checked once a second
+    while (changed[0].id, changed[0].version) not in sync.index().keys and time.monotonic() < deadline:
+        time.sleep(0.1)
     replaced = [v for n, v in docs.items() if not n.startswith("003")] + [changed]
     assert_same_as_bm25s(sync.index(), replaced)
     assert [list(args[-1]) for args in copied.calls] == [[(changed[0].id, changed[0].version)]]

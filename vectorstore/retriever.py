@@ -47,6 +47,7 @@ class Passage:
             "chunk_id": c.id, "document_id": d.id, "source": d.source, "title": d.title,
             "doc_number": d.doc_number, "doc_type": d.doc_type, "date": d.date, "section": c.section,
             "headings": list(c.headings), "page": c.page, "text": c.text, "score": round(self.score, 4),
+            "lexical_rank": self.lexical_rank, "dense_rank": self.dense_rank,
         }
 
 

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from vectorstore.chroma_server import running_url
 from vectorstore.embeddings import ChromaEmbedding, Embedder, NoEmbedding
 from vectorstore.lexical_store import LexicalStore
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
@@ -34,10 +36,15 @@ from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 log = logging.getLogger(__name__)
 
 _REGISTRY_TTL = 1.0  # seconds; other processes' writes show up within this
+_REGISTRY_RELOAD = 60.0  # seconds; the whole registry is re-read this often even if the stamp did not change
+_STAMP = "registry"
 
 
 def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
+    """A Chroma server's client (``chroma_url``, or the server ``chidao serve`` runs for this data
+    directory: see ``chroma_server``), else Chroma embedded in ``data_dir/chroma``."""
     settings = ChromaSettings(anonymized_telemetry=False)
+    chroma_url = chroma_url or running_url(data_dir)
     if chroma_url:
         url = urlparse(chroma_url)
         return chromadb.HttpClient(
@@ -60,10 +67,14 @@ class Store:
         )
         self._docs = client.get_or_create_collection(f"documents-{embedder.key}", embedding_function=NoEmbedding())
         self._tasks = client.get_or_create_collection(f"tasks-{embedder.key}", embedding_function=NoEmbedding())
-        self._lock = threading.RLock()
+        self._stamps = client.get_or_create_collection(f"stamps-{embedder.key}", embedding_function=NoEmbedding())
+        self._lock = threading.RLock()  # writes
+        self._read_lock = threading.RLock()  # the registry cache
         self._registry: dict[str, DocumentRecord] | None = None
         self._fingerprint = ""  # of the registry above; "" until asked for
-        self._registry_at = 0.0
+        self._registry_at = 0.0  # when the stamp was last checked
+        self._loaded_at = 0.0  # when the registry was last read whole
+        self._stamp: str | None = None
         self._batch = max(1, min(int(client.get_max_batch_size()), 1000))
 
     @classmethod
@@ -75,20 +86,34 @@ class Store:
     # -- registry ---------------------------------------------------------
 
     def registry(self) -> dict[str, DocumentRecord]:
-        """Live documents by id (cached briefly; own writes refresh it at once)."""
-        with self._lock:
-            if self._registry is None or time.monotonic() - self._registry_at > _REGISTRY_TTL:
+        """Live documents by id. Re-read when the registry's stamp changes (checked at most once a
+        second: one small read), and every minute in any case; own writes refresh it at once."""
+        with self._read_lock:
+            now = time.monotonic()
+            if self._registry is not None and now - self._registry_at <= _REGISTRY_TTL:
+                return self._registry
+            stamp = self._read_stamp()
+            self._registry_at = now
+            if self._registry is None or stamp != self._stamp or now - self._loaded_at > _REGISTRY_RELOAD:
                 got = self._docs.get(include=["metadatas"])
                 self._registry = {
                     doc_id: DocumentRecord.from_metadata(doc_id, dict(meta or {}))
                     for doc_id, meta in zip(got["ids"], got["metadatas"] or [])
                 }
-                self._registry_at = time.monotonic()
-                self._fingerprint = ""
+                self._stamp, self._loaded_at, self._fingerprint = stamp, now, ""
             return self._registry
 
-    def _invalidate(self) -> None:
-        self._registry = None
+    def _read_stamp(self) -> str:
+        got = self._stamps.get(ids=[_STAMP], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return str((metas[0] or {}).get("stamp", "")) if metas else ""
+
+    def _changed(self) -> None:
+        """After a registry write: a new stamp tells other processes to re-read it."""
+        self._stamps.upsert(ids=[_STAMP], documents=[" "], embeddings=[np.ones(1, dtype=np.float32)],
+                            metadatas=[{"stamp": uuid.uuid4().hex}])
+        with self._read_lock:
+            self._registry = None
 
     def documents(self) -> list[DocumentRecord]:
         return sorted(self.registry().values(), key=lambda d: d.source)
@@ -103,7 +128,7 @@ class Store:
 
     def fingerprint(self) -> str:
         """Changes whenever the set of live (document, version) pairs does (computed once per registry read)."""
-        with self._lock:
+        with self._read_lock:
             registry = self.registry()
             if not self._fingerprint:
                 pairs = sorted((d.id, d.version) for d in registry.values())
@@ -143,7 +168,7 @@ class Store:
         """Make ``doc.version`` the live version of the document, then drop other versions."""
         with self._lock:
             self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[doc.to_metadata()])
-            self._invalidate()
+            self._changed()
             self.drop_versions(doc.id, keep=doc.version)
 
     def drop_versions(self, doc_id: str, keep: str | None = None) -> None:
@@ -160,14 +185,14 @@ class Store:
             if doc_id not in self.registry():
                 return False
             self._docs.delete(ids=[doc_id])
-            self._invalidate()
+            self._changed()
             self.drop_versions(doc_id)
             return True
 
     def collect_garbage(self) -> int:
         """Delete chunks and tasks no registry record names (left by an interrupted ingest)."""
         with self._lock:
-            self._invalidate()
+            self._changed()  # also tells readers to re-read a registry a killed commit left unannounced
             live = {d.id: d.version for d in self.registry().values()}
             removed = 0
             for collection in (self._chunks, self._tasks):
@@ -218,17 +243,23 @@ class Store:
 
     def version_chunks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StoredChunk]]:
         """The stored chunks of the given (document, version) pairs, in reading order."""
-        keys = list(keys)
-        if not keys:
-            return {}
-        where: dict[str, Any] = {"document_id": {"$in": sorted({d for d, _ in keys})}}
-        got = self._chunks.get(where=where, include=["metadatas", "documents"])
+        return self._of_versions(self._chunks, keys, StoredChunk.from_metadata)  # type: ignore[return-value]
+
+    def version_tasks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StoredTask]]:
+        """The stored tasks of the given (document, version) pairs, in order."""
+        return self._of_versions(self._tasks, keys, StoredTask.from_metadata)  # type: ignore[return-value]
+
+    def _of_versions(self, collection: Any, keys: Iterable[tuple[str, str]], make: Any) -> dict[tuple[str, str], list]:
         wanted, out = set(keys), {}
-        for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
-            chunk = StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
-            if (chunk.document_id, chunk.version) in wanted:
-                out.setdefault((chunk.document_id, chunk.version), []).append(chunk)
-        return {k: sorted(v, key=lambda c: c.index) for k, v in out.items()}
+        doc_ids = sorted({d for d, _ in wanted})
+        for start in range(0, len(doc_ids), 100):
+            where = {"document_id": {"$in": doc_ids[start:start + 100]}}
+            got = collection.get(where=where, include=["metadatas", "documents"])
+            for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                item = make(rid, text or "", dict(meta or {}))
+                if (item.document_id, item.version) in wanted:
+                    out.setdefault((item.document_id, item.version), []).append(item)
+        return {k: sorted(v, key=lambda x: x.index) for k, v in out.items()}
 
     def _only(self, documents: Collection[str] | None) -> dict[str, Any] | None:
         """A ``where`` clause keeping the chunks of ``documents``: ``$in`` them, or ``$nin`` the
