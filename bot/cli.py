@@ -81,6 +81,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
                 failed = True
                 tqdm.write(f"LỖI          {path}: {result.reason}", file=sys.stderr)
             bar.update(1)
+    if counts.get("added") or counts.get("updated"):  # merge the lexical index now, not at a server's start
+        from vectorstore.lexical_sync import LexicalSync
+
+        LexicalSync(indexer.store).settle()
     summary = ", ".join(
         f"{counts[k]} {label}"
         for k, label in (("added", "thêm"), ("updated", "cập nhật"), ("unchanged", "không đổi"),

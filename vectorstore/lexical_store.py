@@ -158,13 +158,18 @@ class LexicalStore:
             for table in ("rows", "versions"):
                 db.execute(f"DELETE FROM {table} WHERE doc_id = ? AND version IS NOT ?", (doc_id, keep))
 
+    def forget(self, keys: Iterable[DocKey]) -> None:
+        """Delete these versions' rows."""
+        with self._write() as db:
+            for key in keys:
+                db.execute("DELETE FROM rows WHERE doc_id = ? AND version = ?", key)
+                db.execute("DELETE FROM versions WHERE doc_id = ? AND version = ?", key)
+
     def collect_garbage(self, live: dict[str, str]) -> int:
         """Forget versions the registry does not name (left by an interrupted ingest); return how many."""
         stale = [k for k in self.versions() if live.get(k[0]) != k[1]]
+        self.forget(stale)
         with self._write() as db:
-            for key in stale:
-                db.execute("DELETE FROM rows WHERE doc_id = ? AND version = ?", key)
-                db.execute("DELETE FROM versions WHERE doc_id = ? AND version = ?", key)
             db.execute("DELETE FROM rows WHERE (doc_id, version) NOT IN (SELECT doc_id, version FROM versions)")
         with self.merge_lock() as held:
             if held:

@@ -44,6 +44,7 @@ class LexicalSync:
         self._base = Segment.empty()
         self._delta: list[Segment] = []
         self._merging: threading.Thread | None = None
+        self._was_live: set[DocKey] = set()
 
     def index(self) -> LexicalIndex:
         """The current view (refreshed when the registry or the merged base changed)."""
@@ -66,6 +67,9 @@ class LexicalSync:
             self._delta = [s for s in self._delta if not {sp.key for sp in s.spans} <= in_base]
         registry = self.store.registry()
         live = {(d.id, d.version) for d in registry.values()}
+        if gone := self._was_live - live:  # replaced or removed since: no reader will want them again
+            self.lexical.forget(gone)
+        self._was_live = live
         have = {s.key for seg in (self._base, *self._delta) for s in seg.spans}
         missing = sorted(live - have)
         stored = self.lexical.versions()

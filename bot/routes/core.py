@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bot.citations import Answer, Delta
@@ -83,16 +83,23 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/api/search")
-async def search(body: SearchRequest, service: ServiceDep, _: ReaderDep) -> dict[str, Any]:
-    passages = await run_in_threadpool(service.search, body.query, body.k, parsed_filters(body.filters))
-    return {"query": body.query, "results": [p.to_dict() for p in passages]}
+# Everything CPU-bound runs in the thread pool, the JSON encoding of the reply included (a
+# ``JSONResponse`` renders when it is built): the event loop only moves bytes.
+
+
+@router.post("/api/search", response_model=None)
+async def search(body: SearchRequest, service: ServiceDep, _: ReaderDep) -> JSONResponse:
+    def run() -> JSONResponse:
+        passages = service.search(body.query, body.k, parsed_filters(body.filters))
+        return JSONResponse({"query": body.query, "results": [p.to_dict() for p in passages]})
+
+    return await run_in_threadpool(run)
 
 
 @router.post("/api/chat", response_model=None)
 async def chat(
     body: ChatRequest, service: ServiceDep, settings: SettingsDep, _: ReaderDep
-) -> dict[str, Any] | StreamingResponse:
+) -> JSONResponse | StreamingResponse:
     """The cited answer, with an ``answer_id`` for feedback; with ``"stream": true``, Server-Sent
     Events (see :func:`sse_events`)."""
     history = [Turn(t.role, t.content) for t in body.history]
@@ -101,14 +108,17 @@ async def chat(
     def remember(answer: dict[str, Any]) -> dict[str, Any]:
         return remember_answer(settings, body.message, answer)
 
-    if body.stream:
+    if body.stream:  # a sync iterator: Starlette runs each step of it in the thread pool
         return StreamingResponse(
             sse_events(service.chat_stream(body.message, history, filters), remember),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await run_in_threadpool(service.chat, body.message, history, filters)
-    return await run_in_threadpool(remember, answer.to_dict())
+
+    def run() -> JSONResponse:
+        return JSONResponse(remember(service.chat(body.message, history, filters).to_dict()))
+
+    return await run_in_threadpool(run)
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
