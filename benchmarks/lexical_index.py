@@ -32,22 +32,35 @@ from vectorstore.text import analyse_query
 Doc = tuple  # (DocumentRecord, list[StoredChunk])
 
 
-def parsed_corpus(folder: Path) -> list[Doc]:
-    """Every document of ``folder`` as (record, chunks), cached in ``folder/../lexical-corpus.pkl``."""
-    cache = folder.parent / f"{folder.name}-parsed.pkl"
-    if cache.exists():
-        return pickle.loads(cache.read_bytes())
+_INDEXER = None
+
+
+def _parse(path: Path) -> Doc:
+    global _INDEXER
     from ingest.pipeline import parse_file
     from vectorstore.embeddings import E5Embedder
     from vectorstore.indexer import Indexer, content_version, document_id
 
-    indexer = Indexer(None, E5Embedder())  # type: ignore[arg-type]  # only its chunking is used
-    docs = []
-    for i, path in enumerate(sorted(folder.glob("*.txt"))):
-        data = path.read_bytes()
-        docs.append(indexer._records(parse_file(path), document_id(path.name), content_version(data), len(data)))
-        if i % 200 == 0:
-            log(f"parsed {i} documents")
+    if _INDEXER is None:
+        _INDEXER = Indexer(None, E5Embedder())  # type: ignore[arg-type]  # only its chunking is used
+    data = path.read_bytes()
+    return _INDEXER._records(parse_file(path), document_id(path.name), content_version(data), len(data))
+
+
+def parsed_corpus(folder: Path) -> list[Doc]:
+    """Every document of ``folder`` as (record, chunks), parsed by two processes and cached next to it."""
+    from multiprocessing import Pool
+
+    cache = folder.parent / f"{folder.name}-parsed.pkl"
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    paths = sorted(folder.glob("*.txt"))
+    with Pool(2) as pool:
+        docs = []
+        for i, doc in enumerate(pool.imap(_parse, paths, chunksize=16)):
+            docs.append(doc)
+            if i % 500 == 0:
+                log(f"parsed {i} of {len(paths)} documents")
     cache.write_bytes(pickle.dumps(docs))
     return docs
 

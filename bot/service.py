@@ -83,7 +83,7 @@ class ChatService:
         yield from self.answerer.stream(query, passages)
 
     def refresh(self) -> None:
-        """Take in documents other processes added or removed (the server calls this every second)."""
+        """Take in documents other processes added or removed (the server calls this twice a second)."""
         self.retriever.lexical_index()
         self.tasks.views()
 
