@@ -209,3 +209,23 @@ def test_removing_a_document_drops_its_rows_everywhere(corpus, e5, tmp_path):
     assert all(not c.startswith(gone.id + ":") for c, _ in sync.index().search(
         list(analyse_query("an ninh trật tự kế hoạch").terms), 500))
     assert {d for d, _ in store.lexical.versions()} == {list(docs.values())[1][0].id}
+
+
+def test_the_task_index_reads_the_tasks_of_new_versions_only(e5, samples, tmp_path, monkeypatch):
+    from vectorstore.task_index import TaskIndex
+
+    store = Store.open(tmp_path / "data", e5)
+    indexer = Indexer(store, e5)
+    for path in sorted(samples.glob("00[34]_*.txt")):
+        data = path.read_bytes()
+        parsed = parse_bytes(data, path.name)
+        doc, chunks = indexer._records(parsed, document_id(path.name), content_version(data), len(data))
+        store.put_tasks(indexer._tasks(parsed, chunks))
+        put(store, doc, chunks)
+        if path.name.startswith("003"):
+            tasks = TaskIndex(store)
+            first = len(tasks.views())
+            assert first > 10
+            read = Spy(monkeypatch, Store, "version_tasks")
+    assert len(tasks.views()) > first
+    assert [set(args[-1]) for args in read.calls] == [{(doc.id, doc.version)}]
