@@ -13,8 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import ratelimit
 from bot.channels.hub import build_channels
-from bot.routes import agencies, core, documents, errors, feedback, openai_compat, status, web
+from bot.routes import agencies, core, docs, documents, errors, feedback, limits, openai_compat, status, web
 from bot.routes.openai_errors import OpenAIErrors
 from bot.routes.webhooks import router as webhooks_router
 from bot.service import ChatService
@@ -39,11 +40,15 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
         stop.set()
         app.state.channels.close()
 
-    app = FastAPI(title="chidao", version="0.1.0", lifespan=lifespan)
+    # /docs, /redoc and /openapi.json come from bot.routes.docs, behind the read key
+    app = FastAPI(title="chidao", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     app.state.settings = settings or Settings()
     app.state.channels = build_channels(app.state.settings, service)
     errors.install(app)
+    limits.install(app, app.state.settings)  # body size: before auth and parsing
+    ratelimit.install(app, app.state.settings)  # outermost: refused before anything is read
+    docs.install(app, app.state.settings)
     app.include_router(core.router)
     app.include_router(documents.router)
     app.include_router(agencies.router)

@@ -50,9 +50,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
 
     settings = settings_from(ctx, data_dir)
     indexer = build_indexer(settings)
-    removed = indexer.store.collect_garbage()
-    if removed:
-        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    _collect_garbage(indexer)
     counts: dict[str, int] = {}
     failed = False
     for missing in (p for p in paths if not p.exists()):
@@ -95,6 +93,34 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
     click.echo(f"Xong: {summary or 'không có tệp nào'}. Dữ liệu: {settings.data_dir}")
     if failed:
         ctx.exit(1)
+
+
+def _collect_garbage(indexer: Any) -> int | None:
+    """Delete what interrupted or failed ingests left; say so. None when the store refused."""
+    from vectorstore.write_guard import describe_write_error
+
+    try:
+        removed: int = indexer.collect_garbage()
+    except Exception as exc:  # e.g. a full disk: reads still work, the next run tries again
+        click.echo(f"LỖI          không dọn được dữ liệu còn sót: {describe_write_error(exc, indexer.data_dir)}",
+                   err=True)
+        return None
+    if removed:
+        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    return removed
+
+
+@main.command()
+@data_dir_option
+@click.pass_context
+def gc(ctx: click.Context, data_dir: Path | None) -> None:
+    """Dọn các đoạn còn sót từ lần nạp bị gián đoạn hoặc lỗi (ví dụ khi ổ đĩa đầy)."""
+    from bot.wiring import build_indexer
+
+    removed = _collect_garbage(build_indexer(settings_from(ctx, data_dir)))
+    if removed is None:
+        ctx.exit(1)
+    click.echo(f"Xong: đã dọn {removed} đoạn.")
 
 
 @main.command("list")
@@ -180,17 +206,6 @@ def search(ctx: click.Context, query: str, k: int, as_json: bool, data_dir: Path
 
 
 @main.command()
-@data_dir_option
-@click.pass_context
-def gc(ctx: click.Context, data_dir: Path | None) -> None:
-    """Dọn dữ liệu còn sót từ lần nạp bị gián đoạn (đoạn, nhiệm vụ, chỉ mục từ khóa)."""
-    from bot.wiring import build_store
-
-    removed = build_store(settings_from(ctx, data_dir)).collect_garbage()
-    click.echo(f"Đã dọn {removed} đoạn còn sót." if removed else "Không có gì cần dọn.")
-
-
-@main.command()
 @click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Cổng (mặc định 8000).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
@@ -204,7 +219,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     from vectorstore.chroma_server import ChromaServer
 
     settings = settings_from(ctx, data_dir)
-    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info"}
+    # SIGTERM/SIGINT: stop accepting, give requests in flight shutdown_timeout seconds, then cancel them
+    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info",
+             "timeout_graceful_shutdown": settings.shutdown_timeout}
     sidecar = None
     if not settings.chroma_url:  # embedded Chroma is single-process: serve the directory's store
         sidecar = ChromaServer(settings.data_dir)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=_env("CHIDAO_HOST"))
     port: int = Field(default=8000, validation_alias=_env("CHIDAO_PORT"))
     upload_limit_mb: float = Field(default=25.0, gt=0, validation_alias=_env("CHIDAO_UPLOAD_LIMIT_MB"))
+    rate_limit: int = Field(default=60, ge=0, validation_alias=_env("CHIDAO_RATE_LIMIT"))
+    api_docs: bool = Field(default=True, validation_alias=_env("CHIDAO_API_DOCS"))
+    shutdown_timeout: float = Field(default=3.0, gt=0, le=60, validation_alias=_env("CHIDAO_SHUTDOWN_TIMEOUT"))
     cors_origins: str = Field(default="", validation_alias=_env("CHIDAO_CORS_ORIGINS"))
     sse_keepalive: float = Field(default=15.0, gt=0, validation_alias=_env("CHIDAO_SSE_KEEPALIVE"))
 

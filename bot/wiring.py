@@ -30,7 +30,7 @@ def build_store(settings: Settings, embedder: Embedder | None = None) -> Store:
 
 def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:
     store = store or build_store(settings)
-    return Indexer(store, store.embedder, settings.chunk_tokens)
+    return Indexer(store, store.embedder, settings.chunk_tokens, data_dir=settings.data_dir)
 
 
 def build_service(settings: Settings, store: Store | None = None) -> ChatService:

@@ -111,15 +111,25 @@ class TaskIndex:
     def tasks_for(self, agency_id: str) -> list[TaskView]:
         return [v for v in self.views() if v.task.agency_id == agency_id]
 
+    def _with_deadlines(self, agency_id: str | None) -> list[TaskView]:
+        return [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
+
+    def date_range(
+        self, first: date | None = None, last: date | None = None, agency_id: str | None = None
+    ) -> tuple[date, date]:
+        """``[first, last]`` with a missing end taken from the deadlines' years (to the year after the last)."""
+        if first is None or last is None:
+            years = [d.due.year for v in self._with_deadlines(agency_id) for d in v.deadlines if d.due]
+            first = first or date(min(years, default=date.today().year), 1, 1)
+            last = last or date(min(max(years, default=date.today().year) + 1, date.max.year), 12, 31)
+        return first, last
+
     def occurrences(
         self, first: date | None = None, last: date | None = None, agency_id: str | None = None
     ) -> list[Occurrence]:
         """Due days in ``[first, last]`` (yearly deadlines expanded), earliest first."""
-        views = [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
-        if first is None or last is None:
-            years = [d.due.year for v in views for d in v.deadlines if d.due]
-            first = first or date(min(years, default=date.today().year), 1, 1)
-            last = last or date(max(years, default=date.today().year) + 1, 12, 31)
+        views = self._with_deadlines(agency_id)
+        first, last = self.date_range(first, last, agency_id)
         out = [
             Occurrence(day, view, deadline)
             for view in views for deadline in view.deadlines for day in deadline.occurrences(first, last)

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot import client_tasks
 from bot.citations import Answer
@@ -35,6 +35,7 @@ router = APIRouter(prefix="/v1")
 
 MODEL_ID = "chidao"
 MAX_QUESTION = 2000
+MAX_MESSAGE = 20_000  # characters of one message, as for a turn of /api/chat's history
 _CREATED = int(time.time())
 
 
@@ -43,6 +44,12 @@ class ChatMessage(BaseModel):
 
     role: str
     content: str | list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ChatMessage:
+        if len(self.text()) > MAX_MESSAGE:
+            raise ValueError(f"tin nhắn quá dài (tối đa {MAX_MESSAGE} ký tự)")
+        return self
 
     def text(self) -> str:
         if isinstance(self.content, str):
