@@ -47,7 +47,7 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
     registry = AgencyRegistry.default()
     lexicon = load_lexicon(registry)
     retriever = HybridRetriever(
-        store, store.embedder, settings.data_dir, fusion, lexicon=lexicon, heading_weight=settings.heading_weight
+        store, store.embedder, fusion, lexicon=lexicon, heading_weight=settings.heading_weight
     )
     weight = answerer_weight(retriever)
     judge = Judge(weight, lexicon, settings.min_coverage, section_text=section_text(retriever))

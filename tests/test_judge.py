@@ -46,7 +46,7 @@ def test_a_blank_passage_never_yields_an_answer_without_citation():
 def test_a_blank_passage_through_the_service(monkeypatch):
     service = hashed_service()
     blank = passage("   ", heading="2. Hình thức khen thưởng tổng kết")
-    monkeypatch.setattr(service.retriever, "search_terms", lambda question, k=5: [blank])
+    monkeypatch.setattr(service.retriever, "search_terms", lambda question, k=5, filters=None: [blank])
     answer = service.chat("Hình thức khen thưởng tổng kết gồm những gì?")
     assert answer.answered is False and answer.citations == ()
 

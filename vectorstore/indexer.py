@@ -157,9 +157,11 @@ class Indexer:
         return Prepared(record, chunks, vectors, tasks, parsed.text)
 
     def _write(self, prepared: Prepared) -> None:
-        """Chunks and tasks first, then the registry flip that makes them live (see :class:`Store`)."""
+        """Chunks, tasks and lexical rows first, then the registry flip that makes them live (and drops
+        the other versions: see :class:`Store`). Killed before the flip, the old version stays live."""
         self.store.put_chunks(prepared.record, prepared.chunks, prepared.vectors)
         self.store.put_tasks(prepared.tasks)
+        self.store.put_lexical(prepared.record, prepared.chunks)
         self.store.commit(prepared.record, prepared.text)
 
     def _write_failed(self, prepared: Prepared, status: str, exc: Exception) -> IngestResult:
