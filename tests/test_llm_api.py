@@ -374,9 +374,9 @@ class Held:
     def __getattr__(self, name):
         return getattr(self._service, name)
 
-    def chat_stream(self, message, history=()):
+    def chat_stream(self, message, history=(), filters=None):
         self.release.wait(60)  # the model "thinks": nothing to send yet
-        yield from self._service.chat_stream(message, history)
+        yield from self._service.chat_stream(message, history, filters)
 
 
 def test_sse_events_send_keep_alive_comments_while_no_event_comes():

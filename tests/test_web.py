@@ -203,8 +203,8 @@ class SlowStream:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
 
-    def chat_stream(self, message: str, history: Any = ()) -> Iterator[Any]:
-        for event in self._service.chat_stream(message, history):
+    def chat_stream(self, message: str, history: Any = (), filters: Any = None) -> Iterator[Any]:
+        for event in self._service.chat_stream(message, history, filters):
             if isinstance(event, Delta):
                 time.sleep(self._delay)
             yield event
@@ -490,10 +490,10 @@ class Held:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
 
-    def chat_stream(self, message: str, history: Any = ()) -> Iterator[Any]:
+    def chat_stream(self, message: str, history: Any = (), filters: Any = None) -> Iterator[Any]:
         sent = 0
         try:
-            for event in self._service.chat_stream(message, history):
+            for event in self._service.chat_stream(message, history, filters):
                 if isinstance(event, Delta):
                     if sent == self.after:
                         self.release.wait(60)
