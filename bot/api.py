@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 
 from bot.channels.hub import build_channels
-from bot.routes import agencies, core, documents, errors, feedback, openai_compat, web
+from bot.routes import agencies, core, documents, errors, feedback, openai_compat, status, web
+from bot.routes.openai_errors import OpenAIErrors
 from bot.routes.webhooks import router as webhooks_router
 from bot.service import ChatService
 from bot.settings import Settings
@@ -40,4 +42,9 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
     app.include_router(web.router)
     app.include_router(openai_compat.router)
     app.include_router(webhooks_router)
+    app.include_router(status.router)
+    app.add_middleware(OpenAIErrors)
+    if origins := app.state.settings.cors_origin_list:  # CHIDAO_CORS_ORIGINS; outermost, so errors carry it
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                           allow_headers=["*"], max_age=600)
     return app

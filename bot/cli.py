@@ -16,6 +16,7 @@ from bot.cli_common import data_dir_option, settings_from
 from bot.cli_feedback import feedback as feedback_group
 from bot.cli_tasks import agencies as agencies_command
 from bot.cli_tasks import deadlines as deadlines_command
+from bot.cli_zalo_bot import zalo_bot as zalo_bot_group
 
 STATUS_WORDS = {"added": "đã thêm", "updated": "đã cập nhật", "unchanged": "không đổi", "failed": "LỖI"}
 
@@ -208,6 +209,7 @@ main.add_command(agencies_command)
 main.add_command(deadlines_command)
 main.add_command(feedback_group)
 main.add_command(telegram_group)
+main.add_command(zalo_bot_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

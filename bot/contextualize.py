@@ -3,28 +3,24 @@
 "Còn Sở Y tế thì sao?" after "Sở Giáo dục và Đào tạo có nhiệm vụ gì?" must
 search for Sở Y tế's tasks. :class:`RuleContextualizer` does it without a
 model: it carries the previous question's intent and swaps the entity, and
-resolves "văn bản này", "cơ quan đó", "việc đó". :class:`LLMContextualizer`
-asks the language model (``prompts/contextualize_*.txt``) and falls back to
-the rules when the model fails.
+resolves "văn bản này", "cơ quan đó", "việc đó". ``bot.contextualize_llm``
+asks the language model and falls back to these rules when the model fails.
+Both read only the most recent turns, within a bound on characters
+(:func:`recent_turns`), so the work stays linear and bounded however long a
+conversation grows.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import secrets
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-import prompts
 from ingest.folding import fold_chars
-
-if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-    from langchain_core.messages import BaseMessage
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +34,31 @@ class Contextualizer(ABC):
     @abstractmethod
     def rewrite(self, message: str, history: Sequence[TurnLike]) -> str:
         """``message`` as a question that stands on its own, given the earlier ``history``."""
+
+
+HISTORY_CHARS = 6000  # the conversation read to resolve a follow-up (CHIDAO_HISTORY_CHARS)
+TURN_CHARS = 1500  # of one turn (a long answer's start names its document)
+
+
+@dataclass(frozen=True)
+class _Turn:
+    role: str
+    content: str
+
+
+def recent_turns(history: Sequence[TurnLike], max_chars: int = HISTORY_CHARS,
+                 turn_chars: int = TURN_CHARS) -> list[_Turn]:
+    """The most recent turns, oldest first, within ``max_chars`` characters in all (each cut to
+    ``turn_chars``): the work of reading a conversation stays bounded however long it grows."""
+    picked: list[_Turn] = []
+    left = max_chars
+    for turn in reversed(history):
+        if left <= 0:
+            break
+        content = turn.content[: min(turn_chars, left)]
+        picked.append(_Turn(turn.role, content))
+        left -= len(content)
+    return picked[::-1]
 
 
 # -- the deterministic contextualiser ------------------------------------------
@@ -77,8 +98,16 @@ _DOC_NUMBER = re.compile(r"\b\d+/[\wĐđ-]*[A-ZĐ][\wĐđ-]*")
 _BOLD_LABEL = re.compile(r"\*\*([^*\n]{3,120}?)\*\*")
 
 
+_WORD = re.compile(r"[\w&]+")
+NAME_SPAN = 80  # characters an agency's name may run past its first word
+FOLLOW_UP_CHARS = 200  # longer messages are not "Còn X thì sao?" follow-ups
+
+
 def _lower(text: str) -> str:
     """Lowercase with one character per character, so offsets match ``text``."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
     return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
 
 
@@ -91,12 +120,12 @@ def find_agency(text: str) -> str | None:
     low = _lower(text)
     for m in _AGENCY.finditer(low):
         end = m.end()
-        for word in re.finditer(r"[\w&]+", low[m.end():]):
-            start = m.end() + word.start()
+        for word in _WORD.finditer(low, m.end(), m.start() + NAME_SPAN + 1):  # a bounded window: linear
+            start = word.start()
             gap = low[end:start]
-            if any(ch in gap for ch in "?,.;:!()\n") or _NAME_END.match(low, start) or start - m.start() > 80:
+            if any(ch in gap for ch in "?,.;:!()\n") or _NAME_END.match(low, start) or start - m.start() > NAME_SPAN:
                 break
-            end = m.end() + word.end()
+            end = word.end()
         name = text[m.start():end].strip()
         if len(name.split()) >= 2 or low[m.start():end] in {"ubnd", "bchqs"}:
             return name
@@ -107,7 +136,7 @@ def find_place(text: str) -> str | None:
     """A place name after "tỉnh/huyện/xã …" ("Lào Cai"), as written."""
     for m in _PLACE.finditer(_lower(text)):
         names = []
-        for word in text[m.end():].split():
+        for word in text[m.end():m.end() + NAME_SPAN].split():
             if not word[:1].isupper():
                 break
             names.append(word.rstrip("?.,;:!"))
@@ -160,9 +189,12 @@ class RuleContextualizer(Contextualizer):
 
     max_follow_up_words = 10
 
+    def __init__(self, max_chars: int = HISTORY_CHARS) -> None:
+        self.max_chars = max_chars
+
     def rewrite(self, message: str, history: Sequence[TurnLike]) -> str:
         context = Context()
-        for turn in history:
+        for turn in recent_turns(history, self.max_chars):
             if turn.role == "user":
                 context = context.after_question(self.resolve(_nfc(turn.content), context))
             elif turn.role == "assistant":
@@ -183,6 +215,8 @@ class RuleContextualizer(Contextualizer):
 
     def _follow_up(self, message: str, context: Context) -> str | None:
         """"Còn X thì sao?": the previous question about X."""
+        if len(message) > FOLLOW_UP_CHARS:
+            return None
         folded = fold_chars(message)
         for i, pattern in enumerate(_FOLLOW_UP):
             m = pattern.match(folded)
@@ -211,65 +245,19 @@ class RuleContextualizer(Contextualizer):
 
     def _references(self, message: str, context: Context) -> str:
         """"văn bản này", "cơ quan đó", "việc đó" -> what the conversation named."""
-        out = message
-        for start, end in reversed(_spans(_DOC_REF, out)):
-            if context.document:
-                out = out[:start] + context.document + out[end:]
-        for start, end in reversed(_spans(_AGENCY_REF, out)):
-            if context.agency:
-                out = out[:start] + context.agency + out[end:]
+        out = _replace_spans(message, _DOC_REF, context.document)
+        out = _replace_spans(out, _AGENCY_REF, context.agency)
         if out == message and _spans(_THING_REF, message) and len(message.split()) <= 16:
             out = f"{_strip_end(message)} ({_strip_end(context.question or '')})?"
         return out
 
 
-# -- the language-model contextualiser -------------------------------------------
-
-_SPEAKERS = {"user": "Cán bộ", "assistant": "Trợ lý"}
-_LEAD = re.compile(r"^\s*(?:câu hỏi(?: độc lập| đã viết lại)?\s*:\s*)", re.IGNORECASE)
-
-
-class LLMContextualizer(Contextualizer):
-    """Rewrites the question with the language model; the rules when it fails or rambles."""
-
-    def __init__(
-        self,
-        model: BaseChatModel,
-        fallback: Contextualizer | None = None,
-        max_turns: int = 6,
-        max_turn_chars: int = 600,
-    ) -> None:
-        self.model = model
-        self.fallback = fallback or RuleContextualizer()
-        self.max_turns = max_turns
-        self.max_turn_chars = max_turn_chars
-
-    def messages(self, message: str, history: Sequence[TurnLike]) -> list[BaseMessage]:
-        from langchain_core.messages import HumanMessage, SystemMessage
-
-        tag = f"hoi-thoai-{secrets.token_hex(4)}"
-        template = prompts.load("contextualize_turn.txt")
-        lines = [
-            template.format(speaker=_SPEAKERS.get(t.role, t.role),
-                            content=" ".join(t.content.split())[: self.max_turn_chars].replace(tag, ""))
-            for t in list(history)[-self.max_turns:]
-        ]
-        user = prompts.load("contextualize_user.txt").format(tag=tag, history="\n".join(lines), question=message)
-        return [SystemMessage(prompts.load("contextualize_system.txt")), HumanMessage(user)]
-
-    def rewrite(self, message: str, history: Sequence[TurnLike]) -> str:
-        if not history:
-            return message
-        try:
-            reply = self.model.invoke(self.messages(message, history))
-        except Exception as exc:  # the model is optional: the rules still resolve the question
-            log.warning("language model could not rewrite the question, using rules: %s", str(exc)[:200])
-            return self.fallback.rewrite(message, history)
-        text = reply.text if isinstance(reply.text, str) else str(reply.content)
-        lines = [line for line in text.strip().splitlines() if line.strip()]
-        rewritten = _LEAD.sub("", lines[0]).strip().strip("\"'“”*`").strip() if lines else ""
-        if not rewritten or len(rewritten) > max(300, 4 * len(message)):
-            log.info("language model rewrite unusable (%d chars), using rules", len(rewritten))
-            return self.fallback.rewrite(message, history)
-        log.debug("follow-up %r rewritten as %r", message, rewritten)
-        return rewritten
+def _replace_spans(text: str, pattern: re.Pattern[str], by: str | None) -> str:
+    """``text`` with every match of ``pattern`` (on its lowercase form) replaced by ``by``, in one pass."""
+    if not by:
+        return text
+    pieces, last = [], 0
+    for start, end in _spans(pattern, text):
+        pieces += [text[last:start], by]
+        last = end
+    return "".join(pieces) + text[last:] if pieces else text

@@ -67,6 +67,9 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
             timeout=settings.llm_timeout,
             temperature=settings.llm_temperature,
             max_retries=MAX_RETRIES,
+            # ChatOpenAI's own max_tokens is sent as "max_completion_tokens", which Ollama's /v1 and
+            # LM Studio ignore; every OpenAI-compatible server reads "max_tokens" from the body.
+            extra_body={"max_tokens": settings.llm_max_tokens},
         )
     module = _import("langchain_ollama", "langchain-ollama")
     base_url = settings.llm_base_url
@@ -82,5 +85,6 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
         model=settings.llm_model,
         base_url=base_url,
         temperature=settings.llm_temperature,
+        num_predict=settings.llm_max_tokens,
         client_kwargs=client_kwargs,
     )

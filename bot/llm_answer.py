@@ -1,118 +1,62 @@
-"""Grounded answers from a language model, verified before they are shown.
+"""Grounded answers from a language model, every sentence checked against the passages it cites.
 
-The model gets a fixed system prompt (``prompts/llm_system.txt``) and, in a
-user message, the numbered passages between delimiters carrying a random key
-(a document cannot forge the closing tag) and the question. Passages are data:
-nothing of theirs ever reaches the system role.
+The chain, as LangChain Runnables::
 
-What the model writes is checked as it streams:
+    retrieval (only when no passages are given)
+      -> the best passages -> prompt (prompts/llm_answer.yaml) -> model -> text
+      -> sentence-by-sentence check (bot/llm_verify.py) -> Answer
+    .with_fallbacks([the extractive answer, with a note saying why])
 
-- ``[n]`` markers naming no passage are dropped; the cited passages are
-  renumbered 1..k in order of first citation;
-- each citation quotes exact text of its passage, chosen by the extractive
-  span selection (question terms plus the words of the sentence citing it);
-- nothing is shown until the first valid citation, so an uncited answer never
-  reaches the reader: it, a failed call or a timeout fall back to the
-  extractive answer, with ``mode="extractive"`` and a ``note`` saying why;
-- "KHÔNG TÌM THẤY TRONG VĂN BẢN" (the prompt's refusal) gives ``answered: false``.
+The model gets a fixed system prompt and, in a user message, the numbered passages between
+delimiters carrying a random key, then the question: nothing of a document reaches the system role.
+
+Streaming (:meth:`LLMAnswerer.astream`, and :meth:`LLMAnswerer.stream` for synchronous callers) shows
+each sentence once it is complete and supported. A failure before anything is shown (an HTTP error,
+a timeout — ``deadline`` bounds the whole answer — or too little supported) gives the extractive
+answer; one after some text was shown ends with the extractive answer as the final event, which
+supersedes what was shown.
+
+Whether a question is answerable is not decided here: the service asks its judge before calling
+this answerer (not answerable: not found, and the model is never asked) and checks the answer after
+(answered: at least one citation quoting its section). An answer with ``mode="llm"`` is answered,
+every sentence cited and supported; otherwise the extractive answer stands, ``answered`` included.
+The model's refusal ("KHÔNG TÌM THẤY TRONG VĂN BẢN") only picks the note of that fallback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import prompts
 from bot.answer import Answerer, ExtractiveAnswerer, Weight, not_found, pieces
+from bot.background_loop import BackgroundLoop, background_loop
 from bot.citations import Answer, Citation, Delta
 from bot.extract import best_span, intents, query_weights, score_units
-from ingest.folding import fold
+from bot.llm_chain import answer_variables, chat_prompt, draft_chain, evidence_texts, retrieval
+from bot.llm_verify import NotGrounded, SentenceChecker
 from vectorstore.retriever import Passage
 from vectorstore.text import FUNCTION_WORDS, QueryTerms, with_pairs, words
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
+    from langchain_core.retrievers import BaseRetriever
 
 log = logging.getLogger(__name__)
 
 MODE = "llm"
-MAX_MARKER = 32  # longest "[1, 2, 3]" held back while it may still be a marker
-_NUMBERS = r"\d{1,3}(?:\s*[-–]\s*\d{1,3})?(?:\s*[,;]\s*\d{1,3}(?:\s*[-–]\s*\d{1,3})?)*"
-_MARKER = re.compile(r"[ \t]*\[\s*(" + _NUMBERS + r")\s*\]")
-_HOLD = re.compile(r"\s*(?:\[[\d\s,;\-–]*)?$")  # trailing blanks or an unfinished marker
-_REFUSAL = re.compile(r"\bkhong tim thay\b|\bkhong co thong tin\b")
-_SENTENCE = re.compile(r"[^\n.!?…]*(?:[.!?…]+|\n|$)")
-
-
-class CitationRewriter:
-    """Rewrites ``[n]`` markers of streamed text: passages renumbered 1..k in order of first
-    citation, markers naming no passage dropped. Text is handed back as soon as no marker
-    can still be cut in two."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.order: list[int] = []  # 0-based passage indexes, in order of first citation
-        self._pending = ""
-
-    def feed(self, text: str) -> str:
-        self._pending += text
-        hold = _HOLD.search(self._pending)
-        cut = hold.start() if hold and len(self._pending) - hold.start() <= MAX_MARKER else len(self._pending)
-        ready, self._pending = self._pending[:cut], self._pending[cut:]
-        out = _MARKER.sub(self._replace, ready)
-        kept = out.rstrip()
-        self._pending = out[len(kept):] + self._pending  # blanks wait: a dropped marker may follow
-        return kept
-
-    def flush(self) -> str:
-        ready, self._pending = self._pending, ""
-        return _MARKER.sub(self._replace, ready)
-
-    def _replace(self, match: re.Match[str]) -> str:
-        lead = match.group(0)[: match.group(0).index("[")]
-        out: list[str] = []
-        for index in _indexes(match.group(1)):
-            if not 0 <= index < self.count:
-                continue
-            if index not in self.order:
-                self.order.append(index)
-            marker = f"[{self.order.index(index) + 1}]"
-            if marker not in out:
-                out.append(marker)
-        return lead + "".join(out) if out else ""
-
-
-def _indexes(numbers: str) -> Iterator[int]:
-    for item in re.split(r"\s*[,;]\s*", numbers.strip()):
-        ends = [int(x) for x in re.split(r"\s*[-–]\s*", item) if x]
-        if len(ends) == 2 and 0 <= ends[1] - ends[0] <= 10:
-            yield from (n - 1 for n in range(ends[0], ends[1] + 1))
-        elif ends:
-            yield ends[0] - 1
-
-
-def chunk_text(chunk: Any) -> str:
-    """The text of a streamed message chunk (content may be a string or a list of blocks)."""
-    text = getattr(chunk, "text", "")
-    return text if isinstance(text, str) else str(chunk.content or "")
-
-
-def is_refusal(text: str) -> bool:
-    return bool(_REFUSAL.search(fold(text)))
 
 
 class LLMAnswerer(Answerer):
     """Answers with ``model`` from the passages; falls back to ``fallback`` (extractive).
 
-    ``weight`` gives a term's IDF (as for :class:`ExtractiveAnswerer`); ``max_passages``
-    is how many of the best passages the model sees. A question whose best passages
-    hold too little of it (``fallback.confidence`` below ``fallback.min_coverage``) is
-    refused without calling the model.
+    ``weight`` gives a term's IDF (for quoting); ``max_passages`` is how many of the best
+    passages the model sees; ``deadline`` (seconds) bounds a streamed answer as a whole;
+    ``retriever`` finds passages for a request that brings none.
     """
 
     def __init__(
@@ -121,100 +65,117 @@ class LLMAnswerer(Answerer):
         fallback: ExtractiveAnswerer,
         weight: Weight,
         max_passages: int = 5,
+        deadline: float | None = None,
+        retriever: BaseRetriever | None = None,
+        loop: BackgroundLoop | None = None,
     ) -> None:
+        from langchain_core.runnables import RunnableGenerator, RunnableLambda, RunnablePassthrough
+
         self.model = model
         self.fallback = fallback
         self.weight = weight
         self.max_passages = max_passages
+        self.deadline = deadline
+        self.loop = loop or background_loop()
+        self.draft = draft_chain(model)
+        prepared = retrieval(retriever) | RunnableLambda(self._best_passages)
+        extractive = RunnableLambda(self._fallback_answer)
+        self.chain = (
+            prepared | RunnablePassthrough.assign(draft=self.draft) | RunnableLambda(self._checked)
+        ).with_fallbacks([extractive], exception_key="error")
+        self.streaming_chain = (prepared | RunnableGenerator(self._checked_stream)).with_fallbacks(
+            [extractive], exception_key="error")
 
-    # -- prompt -------------------------------------------------------------
+    # -- the prompt -------------------------------------------------------------
 
-    def messages(self, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
+    def messages(self, question: QueryTerms, passages: Sequence[Passage]) -> list[BaseMessage]:
         """System prompt (fixed) and one user message holding the delimited passages and the question."""
-        from langchain_core.messages import HumanMessage, SystemMessage
+        variables = answer_variables({"question": question, "passages": list(passages)})
+        return chat_prompt("llm_answer.yaml").invoke(variables).to_messages()
 
-        tag = f"doan-{secrets.token_hex(4)}"
-        template = prompts.load("llm_passage.txt")
-        blocks = []
-        for n, p in enumerate(passages, 1):
-            doc = p.document
-            blocks.append(template.format(
-                tag=tag, n=n, label=doc.label, title=doc.title, date=f" (ngày {doc.date})" if doc.date else "",
-                section=p.chunk.section or "—", text=p.chunk.text.replace(tag, "doan"),
-            ))
-        user = prompts.load("llm_user.txt").format(tag=tag, passages="\n\n".join(blocks), question=question)
-        return [SystemMessage(prompts.load("llm_system.txt")), HumanMessage(user)]
-
-    # -- answering ------------------------------------------------------------
+    # -- answering ----------------------------------------------------------------
 
     def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
-        early = self._early(query, passages)
-        if early is not None:
-            return early
-        passages = passages[: self.max_passages]
-        rewriter = CitationRewriter(len(passages))
-        try:
-            reply = self.model.invoke(self.messages(query.text, passages))
-        except Exception as exc:  # any client, HTTP or timeout error: the extractive answer still stands
-            log.warning("language model failed, answering extractively: %s", _describe(exc))
-            return self._fallback(query, passages, "llm_fallback_error.txt")
-        text = (rewriter.feed(chunk_text(reply)) + rewriter.flush()).strip()
-        return self._finish(query, passages, text, rewriter.order)
+        """The verified answer (one request to the model, not streamed)."""
+        if not passages:
+            return not_found()
+        return self.chain.invoke({"question": query, "passages": passages})
 
     def stream(self, query: QueryTerms, passages: list[Passage]) -> Iterator[Delta | Answer]:
-        early = self._early(query, passages)
-        if early is not None:
-            yield from _spoken(early)
+        """:meth:`astream` for synchronous callers (the CLI, the channels)."""
+        return self.loop.iterate(lambda: self._events(query, passages))
+
+    def astream(self, query: QueryTerms, passages: list[Passage]) -> AsyncIterator[Delta | Answer]:
+        """Verified sentences as :class:`Delta` pieces, then the final :class:`Answer`.
+
+        Runs on the model loop whatever loop the caller is on; a caller that stops reading
+        cancels the request to the model.
+        """
+        return self.loop.aiterate(lambda: self._events(query, passages))
+
+    async def _events(self, query: QueryTerms, passages: list[Passage]) -> AsyncIterator[Delta | Answer]:
+        if not passages:
+            for event in _spoken(not_found()):
+                yield event
             return
-        passages = passages[: self.max_passages]
-        rewriter = CitationRewriter(len(passages))
-        text = ""  # rewritten so far
-        shown = 0  # how much of it the reader has seen (nothing before the first valid citation)
+        request = {"question": query, "passages": passages}
+        shown = False
         try:
-            for chunk in self.model.stream(self.messages(query.text, passages)):
-                text += rewriter.feed(chunk_text(chunk))
-                if not shown:
-                    text = text.lstrip()
-                if rewriter.order and len(text) > shown:
-                    yield Delta(text[shown:])
-                    shown = len(text)
-            text = (text + rewriter.flush()).strip()
-        except Exception as exc:
-            log.warning("language model failed, answering extractively: %s", _describe(exc))
-            fallback = self._fallback(query, passages, "llm_fallback_error.txt")
-            # Text already shown is superseded by the final answer (the authoritative event).
-            yield from (_spoken(fallback) if not shown else [fallback])
-            return
-        final = self._finish(query, passages, text, rewriter.order)
-        if not shown:
-            yield from _spoken(final)
-            return
-        if len(final.answer) > shown:  # shown > 0 means it cites: final.answer is ``text``
-            yield Delta(final.answer[shown:])
-        yield final
+            async for event in self.streaming_chain.astream(request):
+                if isinstance(event, Answer) and not shown:  # the fallback's answer, spoken in pieces
+                    for spoken in _spoken(event):
+                        yield spoken
+                    return
+                shown = shown or isinstance(event, Delta)
+                yield event
+        except Exception as exc:  # after text was shown: the extractive answer supersedes it
+            yield self._fallback_answer({**request, "error": exc})
 
-    # -- pieces ---------------------------------------------------------------
+    # -- the chain's steps -----------------------------------------------------------
 
-    def _early(self, query: QueryTerms, passages: list[Passage]) -> Answer | None:
-        """The answer when the model need not be asked: nothing retrieved, or nothing relevant."""
-        if not passages or self.fallback.confidence(query, passages) < self.fallback.min_coverage:
-            return not_found()
-        return None
+    def _best_passages(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {**request, "passages": list(request["passages"] or [])[: self.max_passages]}
 
-    def _finish(self, query: QueryTerms, passages: Sequence[Passage], text: str, order: list[int]) -> Answer:
-        if not order:
-            if not text or is_refusal(text):
-                return replace(not_found(), mode=MODE)
-            log.info("language model answer cites no passage; answering extractively")
-            return self._fallback(query, passages, "llm_fallback_uncited.txt")
+    def _checker(self, passages: Sequence[Passage]) -> SentenceChecker:
+        return SentenceChecker(passages, evidence_texts)
+
+    def _checked(self, request: dict[str, Any]) -> Answer:
+        checker = self._checker(request["passages"])
+        checker.feed(request["draft"])
+        checker.finish()
+        return self._grounded(request, checker)
+
+    async def _checked_stream(self, requests: AsyncIterator[dict[str, Any]]) -> AsyncIterator[Delta | Answer]:
+        async for request in requests:
+            checker = self._checker(request["passages"])
+            async with asyncio.timeout(self.deadline):
+                async for piece in self.draft.astream(request):
+                    if text := checker.feed(piece):
+                        yield Delta(text)
+            if text := checker.finish():
+                yield Delta(text)
+            yield self._grounded(request, checker)
+
+    def _grounded(self, request: dict[str, Any], checker: SentenceChecker) -> Answer:
+        passages, query = request["passages"], request["question"]
         citations = tuple(
-            Citation(n, passages[i], self.quote(query, passages[i], _claim(text, n)))
-            for n, i in enumerate(order, 1)
+            Citation(n, passages[i], self.quote(query, passages[i], checker.claims(n)))
+            for n, i in enumerate(checker.order, 1)
         )
-        return Answer(text, True, citations, mode=MODE)
+        removed = checker.sentences - len(checker.kept)
+        note = prompts.load("llm_removed.txt").format(count=removed) if removed else ""
+        return Answer(checker.text, True, citations, mode=MODE, note=note)
 
-    def _fallback(self, query: QueryTerms, passages: Sequence[Passage], note: str) -> Answer:
-        answer = self.fallback.answer(query, list(passages))
+    def _fallback_answer(self, request: dict[str, Any]) -> Answer:
+        error = request.get("error")
+        if isinstance(error, NotGrounded):
+            note = "llm_fallback_refused.txt" if error.refused else "llm_fallback_uncited.txt"
+            log.info("language model answer not grounded (%s); answering extractively", error)
+        else:
+            note = "llm_fallback_error.txt"
+            log.warning("language model failed, answering extractively: %s", _describe(error))
+        passages = list(request.get("passages") or [])[: self.max_passages]
+        answer = self.fallback.answer(request["question"], passages)
         return replace(answer, mode="extractive", note=prompts.load(note))
 
     def quote(self, query: QueryTerms, passage: Passage, claim: str) -> str:
@@ -228,17 +189,10 @@ class LLMAnswerer(Answerer):
         return text[start:end].strip() or text.strip()
 
 
-def _claim(text: str, n: int) -> str:
-    """The sentences of ``text`` that cite ``[n]``, markers removed."""
-    marker = f"[{n}]"
-    found = [s for s in _SENTENCE.findall(text) if marker in s]
-    return re.sub(r"\[\d+\]", " ", " ".join(found))
-
-
 def _spoken(answer: Answer) -> Iterator[Delta | Answer]:
     yield from (Delta(piece) for piece in pieces(answer.answer))
     yield answer
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:300]
+def _describe(exc: BaseException | None) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300] if exc is not None else "unknown error"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.answer import Answerer, ExtractiveAnswerer
-from bot.contextualize import Contextualizer, LLMContextualizer, RuleContextualizer
+from bot.contextualize import Contextualizer, RuleContextualizer
+from bot.contextualize_llm import LLMContextualizer
 from bot.service import ChatService
 from bot.settings import Settings
 from bot.task_answer import TaskAnswerer
@@ -13,9 +15,12 @@ from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import Embedder, build_embedder
 from vectorstore.fusion import ReciprocalRankFusion, ScoreFusion, build_fusion
 from vectorstore.indexer import Indexer
-from vectorstore.retriever import HybridRetriever
+from vectorstore.retriever import HybridRetriever, LangChainRetriever
 from vectorstore.store import Store
 from vectorstore.task_index import TaskIndex
+
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
 
 
 def build_configured_embedder(settings: Settings, cache: bool = True) -> Embedder:
@@ -54,7 +59,7 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
         settings.min_coverage,
         document_passages=retriever.document_passages,
     )
-    answerer, contextualizer = with_language_model(settings, answerer)
+    answerer, contextualizer = with_language_model(settings, answerer, LangChainRetriever(retriever=retriever))
     tasks = TaskAnswerer(TaskIndex(store), answerer_weight(retriever))
     return ChatService(
         store, retriever, answerer, build_indexer(settings, store), contextualizer=contextualizer, task_answerer=tasks
@@ -66,13 +71,20 @@ def answerer_weight(retriever: HybridRetriever) -> Callable[[str], float]:
     return lambda term: retriever.lexical_index().idf(term)
 
 
-def with_language_model(settings: Settings, extractive: ExtractiveAnswerer) -> tuple[Answerer, Contextualizer]:
-    """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones."""
+def with_language_model(
+    settings: Settings, extractive: ExtractiveAnswerer, retriever: BaseRetriever | None = None
+) -> tuple[Answerer, Contextualizer]:
+    """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones.
+
+    ``retriever`` (a LangChain retriever) serves the LLM chain when it is asked without passages.
+    """
     from bot.llm import build_chat_model
 
+    rules = RuleContextualizer(settings.history_chars)
     model = build_chat_model(settings)
     if model is None:
-        return extractive, RuleContextualizer()
+        return extractive, rules
     from bot.llm_answer import LLMAnswerer
 
-    return LLMAnswerer(model, extractive, extractive.weight), LLMContextualizer(model, RuleContextualizer())
+    answerer = LLMAnswerer(model, extractive, extractive.weight, deadline=settings.llm_timeout, retriever=retriever)
+    return answerer, LLMContextualizer(model, rules, max_chars=settings.history_chars)

@@ -1,8 +1,9 @@
-"""Fake Telegram Bot API and Zalo OA API: small HTTP servers on loopback speaking their wire formats.
+"""Fake Telegram Bot API, Zalo OA API and Zalo Bot API: small HTTP servers on loopback speaking their wire formats.
 
-They record every request (path, headers, JSON body, arrival time) and can be scripted to
-answer the next calls of a method with an error status, or only after a delay (a timeout
-for a client with a shorter one).
+They record every request (path, headers, JSON or form body, arrival time) and can be scripted
+to answer the next calls of a method with an error status, or only after a delay (a timeout
+for a client with a shorter one). The fake Zalo also runs Zalo's OAuth token endpoint: access
+tokens it issued are accepted until expired, and each refresh token works once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from tests.conftest import LiveServer
 from tests.loopback import LoopbackHTTP
@@ -54,7 +56,10 @@ class FakeApi:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = json.loads(raw) if raw else None
+                if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                    body: Any = dict(parse_qsl(raw.decode()))
+                else:
+                    body = json.loads(raw) if raw else None
                 call = Call(self.path.rsplit("/", 1)[-1], self.path, {k.lower(): v for k, v in self.headers.items()},
                             body, time.monotonic())
                 reply = fake._record(call)
@@ -120,8 +125,9 @@ class FakeApi:
 class FakeTelegram(FakeApi):
     """``POST /bot{token}/METHOD``; getUpdates serves queued updates from the offset on."""
 
-    def __init__(self) -> None:
+    def __init__(self, username: str = "chidao_bot") -> None:
         super().__init__()
+        self.username = username
         self.updates: list[dict[str, Any]] = []
         self._message_id = 1000
 
@@ -145,6 +151,12 @@ class FakeTelegram(FakeApi):
                     self.updates = [u for u in self.updates if u["update_id"] >= offset]
                 pending = list(self.updates)
             return Reply(200, {"ok": True, "result": pending})
+        if call.method == "getMe":
+            bot_id = int(self.token_of(call).split(":")[0])
+            return Reply(200, {"ok": True, "result": {"id": bot_id, "is_bot": True, "first_name": "chidao",
+                                                      "username": self.username}})
+        if call.method in {"sendChatAction", "setMyCommands"}:
+            return Reply(200, {"ok": True, "result": True})
         if call.method == "getWebhookInfo":
             return Reply(200, {"ok": True, "result": {"url": "", "pending_update_count": 0}})
         if call.method in {"setWebhook", "deleteWebhook"}:
@@ -156,14 +168,125 @@ class FakeTelegram(FakeApi):
 
 
 class FakeZalo(FakeApi):
-    """``POST /v3.0/oa/message/cs`` with the ``access_token`` header."""
+    """``POST /v3.0/oa/message/cs`` with the ``access_token`` header, and Zalo's OAuth refresh
+    ``POST /v4/oa/access_token`` (form: refresh_token, app_id, grant_type; header secret_key)."""
+
+    def __init__(self, access_token: str = "zalo-access-token-xyz", refresh_token: str | None = None,
+                 app_id: str = "", app_secret: str = "", expires_in: int = 90000) -> None:
+        super().__init__()
+        self.valid = {access_token}
+        self.refresh_tokens = {refresh_token} if refresh_token else set()
+        self.app_id, self.app_secret, self.expires_in = app_id, app_secret, expires_in
+        self.issued: list[tuple[str, str]] = []
+
+    def expire(self, token: str) -> None:
+        with self._lock:
+            self.valid.discard(token)
 
     def default(self, call: Call) -> Reply:
+        if call.path == "/v4/oa/access_token":
+            return self._refresh(call)
         if call.path != "/v3.0/oa/message/cs":
             return Reply(404, {"error": 404, "message": "not found"})
-        user_id = ((call.body or {}).get("recipient") or {}).get("user_id")
+        with self._lock:
+            valid = call.headers.get("access_token") in self.valid
+        if not valid:
+            return Reply(200, {"error": -216, "message": "Access token is invalid"})
+        recipient = (call.body or {}).get("recipient") or {}
         return Reply(200, {"error": 0, "message": "Success",
-                           "data": {"message_id": f"m{len(self.calls)}", "user_id": user_id}})
+                           "data": {"message_id": f"m{len(self.calls)}", "user_id": recipient.get("user_id", "")}})
+
+    def _refresh(self, call: Call) -> Reply:
+        form = call.body or {}
+        if call.headers.get("secret_key") != self.app_secret or form.get("app_id") != self.app_id:
+            return Reply(200, {"error": -14002, "error_name": "Invalid app", "error_description": "App secret wrong"})
+        with self._lock:
+            if form.get("grant_type") != "refresh_token" or form.get("refresh_token") not in self.refresh_tokens:
+                return Reply(200, {"error": -14020, "error_name": "Invalid refresh token",
+                                   "error_description": "Refresh token is invalid or has been used"})
+            self.refresh_tokens.discard(form["refresh_token"])  # single-use
+            pair = (f"access-{len(self.issued) + 1}", f"refresh-{len(self.issued) + 1}")
+            self.issued.append(pair)
+            self.valid.add(pair[0])
+            self.refresh_tokens.add(pair[1])
+        return Reply(200, {"access_token": pair[0], "refresh_token": pair[1], "expires_in": str(self.expires_in)})
+
+
+class FakeZaloBot(FakeApi):
+    """The Zalo Bot API as its docs describe it (https://bot.zaloplatforms.com/docs/): ``POST /bot{token}/METHOD``
+    with JSON; ``{"ok": true, "result": …}`` or ``{"ok": false, "error_code": …, "description": …}``. String ids;
+    sendMessage takes 1–2000 characters; getUpdates hands out one queued update per call (408 when none);
+    getWebhookInfo / setWebhook / deleteWebhook keep one URL."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.updates: deque[dict[str, Any]] = deque()
+        self.webhook = ""
+        self._message_id = 0
+
+    def push(self, *updates: dict[str, Any]) -> None:
+        with self._lock:
+            self.updates.extend(updates)
+
+    def default(self, call: Call) -> Reply:
+        if call.path.split("/")[1] != f"bot{self.token}":
+            return zalo_bot_error(401, "Unauthorized")
+        body = call.body or {}
+        handler = {"sendMessage": self._send, "sendChatAction": self._action, "getUpdates": self._update,
+                   "getMe": self._me, "setWebhook": self._set, "deleteWebhook": self._delete,
+                   "getWebhookInfo": self._info}.get(call.method)
+        return handler(body) if handler else zalo_bot_error(404, "Not found")
+
+    def _send(self, body: dict[str, Any]) -> Reply:
+        text = body.get("text")
+        if not isinstance(body.get("chat_id"), str) or not isinstance(text, str) or not 1 <= len(text) <= 2000:
+            return zalo_bot_error(400, "Bad request")
+        with self._lock:
+            self._message_id += 1
+            mid = f"{self._message_id:020x}"
+        return Reply(200, {"ok": True, "result": {"message_id": mid, "date": int(time.time() * 1000)}})
+
+    def _action(self, body: dict[str, Any]) -> Reply:
+        if not isinstance(body.get("chat_id"), str) or body.get("action") not in {"typing", "upload_photo"}:
+            return zalo_bot_error(400, "Bad request")
+        return Reply(200, {"ok": True})
+
+    def _update(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            update = self.updates.popleft() if self.updates else None
+        if update is None:
+            return zalo_bot_error(408, "Request timeout")
+        return Reply(200, {"ok": True, "result": update})
+
+    def _me(self, body: dict[str, Any]) -> Reply:
+        return Reply(200, {"ok": True, "result": {"id": self.token.split(":")[0], "account_name": "bot.ChiDao",
+                                                  "account_type": "BASIC", "can_join_groups": False}})
+
+    def _set(self, body: dict[str, Any]) -> Reply:
+        secret = body.get("secret_token")
+        if not isinstance(body.get("url"), str) or not isinstance(secret, str) or not 8 <= len(secret) <= 256:
+            return zalo_bot_error(400, "Bad request")
+        with self._lock:
+            self.webhook = body["url"]
+        return self._info({})
+
+    def _delete(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.webhook = ""
+        return self._info({})
+
+    def _info(self, body: dict[str, Any]) -> Reply:
+        return Reply(200, {"ok": True, "result": {"url": self.webhook, "updated_at": int(time.time() * 1000)}})
+
+
+def zalo_bot_error(code: int, description: str, status: int | None = None) -> Reply:
+    """An error as the Zalo Bot API sends it: HTTP ``status`` (default: the code itself) and ``ok: false``."""
+    return Reply(status or code, {"ok": False, "error_code": code, "description": description})
+
+
+def zalo_error(code: int, message: str) -> Reply:
+    return Reply(200, {"error": code, "message": message})
 
 
 def telegram_error(status: int, description: str, retry_after: int | None = None, delay: float = 0.0) -> Reply:
@@ -175,25 +298,38 @@ def telegram_error(status: int, description: str, retry_after: int | None = None
 
 class ServiceProxy:
     """The real (seeded) service, seen through a test's lens: records each chat call, and can
-    answer slowly or pad the answer (to force one longer than a message)."""
+    answer slowly, wait for a ``gate`` to open, or pad the answer (to force one longer than a message)."""
 
-    def __init__(self, inner: Any, *, delay: float = 0.0, repeat: int = 1) -> None:
+    def __init__(self, inner: Any, *, delay: float = 0.0, repeat: int = 1,
+                 gate: threading.Event | None = None) -> None:
         self.inner = inner
         self.delay = delay
         self.repeat = repeat
+        self.gate = gate
         self.chats: list[tuple[str, list[Any]]] = []
         self.answers: list[Any] = []
+        self._changed = threading.Condition()
 
     def chat(self, message: str, history: Any = ()) -> Any:
         import dataclasses
 
-        self.chats.append((message, list(history)))
+        with self._changed:
+            self.chats.append((message, list(history)))
+            self._changed.notify_all()
+        if self.gate is not None:
+            self.gate.wait(60)
         time.sleep(self.delay)
         answer = self.inner.chat(message, history)
         if self.repeat > 1:
             answer = dataclasses.replace(answer, answer="\n\n".join([answer.answer] * self.repeat))
         self.answers.append(answer)
         return answer
+
+    def wait_for_chats(self, count: int, timeout: float = 30.0) -> None:
+        """Until ``count`` questions reached the service."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.chats) >= count, timeout):
+                raise AssertionError(f"{len(self.chats)} questions reached the service, expected {count}")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -261,3 +397,18 @@ def serve_channels(service: Any, data_dir: Path, settings: dict[str, Any],
         tune(app.state.channels)
     with LiveServer(app) as server:
         yield server
+
+
+def queued(server: LiveServer, channel: str) -> int:
+    import httpx
+
+    return int(httpx.get(server.url + "/api/status", timeout=10).json()["channels"][channel]["queued"])
+
+
+def wait_drained(server: LiveServer, channel: str, timeout: float = 60.0) -> None:
+    """Until ``channel`` has no reply left to send (every queued message answered or given up)."""
+    deadline = time.monotonic() + timeout
+    while queued(server, channel):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{channel}: replies still queued after {timeout}s")
+        time.sleep(0.05)

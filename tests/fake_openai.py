@@ -26,7 +26,8 @@ class Reply:
     chunks: list[str] | None = None  # the pieces a stream sends (default: the text in 4-character pieces)
     status: int = 200
     delay: float = 0.0  # seconds before answering (a slow or hung model)
-    gate: threading.Event | None = None  # streams wait on this after the first ``gate_after`` chunks
+    # Streams wait on this after the first ``gate_after`` chunks; a JSON reply waits on it before answering.
+    gate: threading.Event | None = None
     gate_after: int = 1
     finished: threading.Event = field(default_factory=threading.Event)  # set once the reply is fully sent
 
@@ -105,6 +106,8 @@ class FakeOpenAI:
                     elif body.get("stream"):
                         self._stream(body, reply)
                     else:
+                        if reply.gate is not None:
+                            reply.gate.wait(timeout=20)
                         self._json(200, completion(body, reply.text))
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     pass

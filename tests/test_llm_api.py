@@ -7,7 +7,6 @@ completions, reached through LangChain's ChatOpenAI exactly as a real one would 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -140,9 +139,9 @@ def test_plain_llm_answer_is_cited_and_verified(llm_server, fake_llm):
 
 
 def test_streamed_tokens_reach_the_client_while_the_model_is_still_writing(llm_server, fake_llm):
-    gate = threading.Event()
-    reply = Reply(chunks=["Sở Tài chính bảo đảm ", "kinh phí [1]", " cho các hoạt động", " của kế hoạch [1]."],
-                  gate=gate, gate_after=2)
+    gate = threading.Event()  # each sentence is shown once complete and verified: the first one is
+    reply = Reply(chunks=["Sở Tài chính bảo đảm ", "kinh phí [1].", " Kinh phí", " cho công tác PCTP [1]."],
+                  gate=gate, gate_after=3)
     fake_llm.reset(lambda body: reply)
     deltas, final, model_done_at_first_delta = [], None, None
     with httpx.stream("POST", llm_server.url + "/api/chat", json={"message": FINANCE, "stream": True},
@@ -159,17 +158,24 @@ def test_streamed_tokens_reach_the_client_while_the_model_is_still_writing(llm_s
     gate.set()
     assert model_done_at_first_delta is False  # tokens were forwarded as produced, not after the fact
     assert len(deltas) >= 2 and "".join(deltas) == final["answer"]
-    assert final["answer"] == "Sở Tài chính bảo đảm kinh phí [1] cho các hoạt động của kế hoạch [1]."
+    assert final["answer"] == "Sở Tài chính bảo đảm kinh phí [1]. Kinh phí cho công tác PCTP [1]."
     assert final["mode"] == "llm" and final["citations"][0]["section"] == "III › 14. Sở Tài chính"
 
 
+def opening(block: str) -> str:
+    """The first words of a passage block's text: a sentence that passage surely supports."""
+    text = block.split("Nội dung:\n", 1)[1]
+    return " ".join(text.replace("*", "").split()[:12]).rstrip(",;:.")
+
+
 def test_marker_to_a_missing_passage_is_removed_and_the_rest_renumbered(llm_server, fake_llm):
-    fake_llm.reset(answering("Kinh phí [2]. Theo văn bản [9], thêm nữa [1][4]."))
+    fake_llm.reset(answering(lambda body: f"{opening(passage_blocks(body)[1])} [2]. Theo văn bản [9]. "
+                                          f"{opening(passage_blocks(body)[0])} [1][4]."))
     body = chat(llm_server, FINANCE)
     [request] = fake_llm.requests
     blocks = passage_blocks(request)
     assert len(blocks) == 3
-    assert body["answer"] == "Kinh phí [1]. Theo văn bản, thêm nữa [2]."
+    assert body["answer"] == f"{opening(blocks[1])} [1]. {opening(blocks[0])} [2]."  # [9] of 3: removed
     assert [c["n"] for c in body["citations"]] == [1, 2]
     first, second = body["citations"]
     assert first["quote"] in blocks[1] and second["quote"] in blocks[0]  # passage 2 became [1]
@@ -204,7 +210,7 @@ def test_model_error_falls_back(llm_server, fake_llm):
 
 def test_model_stalling_midway_in_a_stream_is_superseded_by_the_fallback(llm_server, fake_llm):
     stall = threading.Event()  # never set while the app waits: the read times out
-    reply = Reply(chunks=["Sở Tài chính bảo đảm [1]", " và còn"], gate=stall, gate_after=1)
+    reply = Reply(chunks=["Sở Tài chính bảo đảm kinh phí [1].", " Và còn", " nữa"], gate=stall, gate_after=2)
     fake_llm.reset(lambda body: reply)
     with httpx.stream("POST", llm_server.url + "/api/chat", json={"message": FINANCE, "stream": True},
                       timeout=60) as r:
@@ -212,16 +218,17 @@ def test_model_stalling_midway_in_a_stream_is_superseded_by_the_fallback(llm_ser
     stall.set()
     deltas = "".join(d["text"] for e, d in events if e == "delta")
     (kind, final), = [(e, d) for e, d in events if e != "delta"]
-    assert kind == "answer" and deltas.startswith("Sở Tài chính bảo đảm [1]")
+    assert kind == "answer" and deltas.startswith("Sở Tài chính bảo đảm kinh phí [1].")
     assert final["mode"] == "extractive" and final["note"] == prompts.load("llm_fallback_error.txt")
     assert final["answer"] != deltas and final["citations"]
 
 
-def test_model_saying_the_passages_do_not_answer_is_not_answered(llm_server, fake_llm):
+def test_model_saying_the_passages_do_not_answer_leaves_answered_to_the_extractive_path(llm_server, fake_llm,
+                                                                                      seeded_service):
     fake_llm.reset(answering("KHÔNG TÌM THẤY TRONG VĂN BẢN."))
     body = chat(llm_server, FINANCE)
-    assert body["answered"] is False and body["citations"] == [] and body["mode"] == "llm"
-    assert body["answer"] == prompts.load("not_found.txt")
+    assert body["mode"] == "extractive" and body["note"] == prompts.load("llm_fallback_refused.txt")
+    assert body["answer"] == seeded_service.chat(FINANCE).answer
 
 
 # -- follow-ups ------------------------------------------------------------------------
@@ -239,7 +246,7 @@ def test_follow_up_is_rewritten_by_the_model(llm_server, fake_llm):
 
 def test_follow_up_uses_the_rules_when_the_rewrite_fails(llm_server, fake_llm):
     def script(body):
-        return Reply(status=500) if is_rewrite(body) else Reply("Sở Y tế bảo đảm kinh phí [1].")
+        return Reply(status=500) if is_rewrite(body) else Reply("Sở Y tế hỗ trợ nạn nhân bị mua bán [1].")
     fake_llm.reset(script)
     history = [{"role": "user", "content": FINANCE}, {"role": "assistant", "content": "…"}]
     body = chat(llm_server, "Còn Sở Y tế thì sao?", history)
@@ -353,6 +360,84 @@ def test_openai_fallback_note_is_in_the_message(llm_server, fake_llm):
     assert completion.model_extra["mode"] == "extractive" and completion.model_extra["citations"]
 
 
+# -- keep-alive while the answer is slow to come -----------------------------------------
+
+
+class Held:
+    """The seeded service, holding each answer before its first event until ``release`` is set."""
+
+    def __init__(self, service) -> None:
+        self._service = service
+        self.release = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._service, name)
+
+    def chat_stream(self, message, history=()):
+        self.release.wait(60)  # the model "thinks": nothing to send yet
+        yield from self._service.chat_stream(message, history)
+
+
+def test_sse_events_send_keep_alive_comments_while_no_event_comes():
+    import asyncio
+
+    from bot.citations import Answer, Delta
+    from bot.routes.core import sse_events
+
+    release = threading.Event()
+
+    def events():
+        yield Delta("Sở Tài chính ")
+        release.wait(60)  # blocked until the reader has seen a keep-alive: no timing involved
+        yield Answer("Sở Tài chính bảo đảm kinh phí.", True)
+
+    async def read() -> list[str]:
+        lines = []
+        async for line in sse_events(events(), keepalive=0.01):
+            lines.append(line)
+            if line.startswith(":"):
+                release.set()
+        return lines
+
+    lines = asyncio.run(read())
+    assert lines[0].startswith("event: delta") and lines[-1].startswith("event: answer")
+    assert set(lines[1:-1]) == {": keep-alive\n\n"}
+    assert release.is_set()
+
+
+def test_keep_alive_reaches_clients_of_both_streams(seeded_service, tmp_path):
+    """On /api/chat and /v1/chat/completions, comments flow while the answer is held; the stream then
+    ends normally and OpenAI's client ignores the comments."""
+    from openai import OpenAI
+
+    from bot.api import create_app
+    from bot.settings import Settings
+
+    held = Held(seeded_service)
+    app = create_app(held, Settings(data_dir=tmp_path, sse_keepalive=0.02))
+    with LiveServer(app) as live:
+        for path, body in [("/api/chat", {"message": FINANCE, "stream": True}),
+                           ("/v1/chat/completions", {"model": "chidao", "stream": True,
+                                                     "messages": [{"role": "user", "content": FINANCE}]})]:
+            held.release.clear()
+            lines = []
+            with httpx.stream("POST", live.url + path, json=body, timeout=60) as r:
+                for line in filter(None, r.iter_lines()):
+                    lines.append(line)
+                    if line == ": keep-alive":
+                        held.release.set()
+            first = next(i for i, line in enumerate(lines) if line.startswith(("event:", "data:")))
+            if path == "/api/chat":
+                assert ": keep-alive" in lines[:first] and lines[first] == "event: delta"
+                assert any(line.startswith("event: answer") for line in lines)
+            else:  # the role chunk goes first; the comments come while the answer is held
+                assert ": keep-alive" in lines and lines[-1] == "data: [DONE]"
+        held.release.set()
+        chunks = list(OpenAI(base_url=live.url + "/v1", api_key="x", max_retries=0).chat.completions.create(
+            model="chidao", stream=True, messages=[{"role": "user", "content": FINANCE}]))
+        assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].model_extra["citations"]
+
+
 # -- prompt injection ----------------------------------------------------------------------
 
 
@@ -397,16 +482,11 @@ def test_injection_stays_inside_the_delimited_passages_in_llm_mode(injected_dir,
     from bot.api import create_app
     from bot.wiring import build_service, build_store
 
-    def echo(body) -> Reply:  # what the model received, reported back through the answer
-        digest = hashlib.sha256(system_text(body).encode()).hexdigest()[:16]
-        return Reply(f"Hội thi tổ chức trong tháng 5/2026 [1]. (system {digest}, {len(body['messages'])} tin)")
-
     settings = llm_settings(injected_dir, fake_llm)
-    fake_llm.reset(echo)
+    fake_llm.reset(lambda body: Reply("Hội thi tổ chức trong tháng 5/2026 [1]."))
     with LiveServer(create_app(build_service(settings, build_store(settings, e5)), settings)) as server:
         body = chat(server, CONTEST_Q)
-    expected = hashlib.sha256(prompts.load("llm_system.txt").encode()).hexdigest()[:16]
-    assert body["mode"] == "llm" and f"(system {expected}, 2 tin)" in body["answer"]
+    assert body["mode"] == "llm" and body["answer"] == "Hội thi tổ chức trong tháng 5/2026 [1]."
     [request] = fake_llm.requests
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
     assert request["messages"][0]["content"] == prompts.load("llm_system.txt")

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -41,6 +42,7 @@ from tests.fake_messaging import (
     check_telegram_html,
     serve_channels,
     telegram_error,
+    wait_drained,
 )
 
 TOKEN = "123456:TEST-token_abc"
@@ -70,18 +72,57 @@ def fake() -> Iterator[FakeTelegram]:
         yield api
 
 
+BOT_ID = int(TOKEN.split(":")[0])
+GROUP = -1001234567890
+
+
+def entities_of(text: str) -> list[dict[str, Any]]:
+    """The entities Telegram attaches: a leading /command, and each @username (offsets in UTF-16 units)."""
+    import re
+
+    def units(part: str) -> int:
+        return len(part.encode("utf-16-le")) // 2
+
+    found = [{"type": "bot_command", "offset": 0, "length": units(m.group())}
+             for m in re.finditer(r"^/\w+(?:@\w+)?", text)]
+    found += [{"type": "mention", "offset": units(text[:m.start()]), "length": units(m.group())}
+              for m in re.finditer(r"(?<![\w/])@\w{5,}", text)]
+    return sorted(found, key=lambda e: e["offset"])
+
+
+def group_update(update_id: int, text: str | None, *, user_id: int = 42, message_id: int = 7,
+                 chat_id: int = GROUP, reply_to: int | None = None) -> dict[str, Any]:
+    """A message in a supergroup, from ``user_id``; ``reply_to``: the author of the message it answers."""
+    message: dict[str, Any] = {"message_id": message_id, "date": 1767225600, "from": {"id": user_id, "is_bot": False,
+                                                                                     "first_name": "Cán bộ"},
+                               "chat": {"id": chat_id, "type": "supergroup", "title": "Công an xã"}}
+    if text is not None:
+        message["text"] = text
+        if entities_of(text):
+            message["entities"] = entities_of(text)
+    if reply_to is not None:
+        message["reply_to_message"] = {"message_id": message_id - 1, "date": 1767225500, "text": "…",
+                                       "chat": message["chat"], "from": {"id": reply_to, "is_bot": reply_to == BOT_ID,
+                                                                         "first_name": "x"}}
+    return {"update_id": update_id, "message": message}
+
+
 def serve(service: Any, data_dir: Path, fake: FakeTelegram, tune: Callable[[Any], None] | None = None,
           **settings: Any) -> AbstractContextManager[LiveServer]:
     values = {"telegram_bot_token": TOKEN, "telegram_webhook_secret": SECRET, "telegram_api_base": fake.url,
               "zalo_app_id": None, "zalo_oa_secret": None, "zalo_access_token": None, **settings}
-    return serve_channels(service, data_dir, values, tune and (lambda channels: tune(channels.telegram)))
+    return serve_channels(service, data_dir, values, tune)
 
 
-def quick_retries(attempts: int = 3, timeout: float | None = None) -> Callable[[Any], None]:
-    def tune(bot: Any) -> None:
-        bot.api.client.retry = RetryPolicy(attempts=attempts, base_delay=0.1, max_delay=0.2)
+def quick_retries(attempts: int = 3, timeout: float | None = None, job_attempts: int = 5) -> Callable[[Any], None]:
+    """Retries without the production pauses: ``attempts`` per call, ``job_attempts`` per queued reply."""
+
+    def tune(channels: Any) -> None:
+        channels.telegram.api.client.retry = RetryPolicy(attempts=attempts, base_delay=0.1, max_delay=0.2)
+        channels.dispatchers["telegram"].attempts = job_attempts
+        channels.dispatchers["telegram"].retry_delay = 0.05
         if timeout:
-            bot.api.client.timeout = timeout
+            channels.telegram.api.client.timeout = timeout
 
     return tune
 
@@ -141,11 +182,67 @@ def test_set_webhook_sends_the_secret(fake, tmp_path):
     assert fake.token_of(call) == TOKEN
     assert call.body["url"] == "https://chidao.example.vn/webhooks/telegram"
     assert call.body["secret_token"] == SECRET and call.body["allowed_updates"] == ["message"]
+    [commands] = fake.of("setMyCommands")  # the menu Telegram shows for "/"
+    assert [c["command"] for c in commands.body["commands"]] == ["hoi", "help", "start"]
+    assert all(c["description"] for c in commands.body["commands"])
 
     bad = CliRunner().invoke(main, ["telegram", "set-webhook", "https://x.vn", "--data-dir", str(tmp_path)],
                              env={**env, "TELEGRAM_WEBHOOK_SECRET": "có dấu cách"})
     assert bad.exit_code == 1 and "TELEGRAM_WEBHOOK_SECRET" in bad.output
     assert len(fake.of("setWebhook")) == 1
+
+
+ME = {"id": BOT_ID, "is_bot": True, "username": "chidao_bot"}
+
+
+@pytest.mark.parametrize(("text", "reply_to", "expected"), [
+    ("@chidao_bot Sở Y tế có nhiệm vụ gì?", None, ("question", "Sở Y tế có nhiệm vụ gì?", "")),
+    ("Cho hỏi @CHIDAO_BOT: Sở Y tế?", None, ("question", "Cho hỏi : Sở Y tế?", "")),
+    ("🙂 @chidao_bot, Sở Y tế?", None, ("question", "🙂 , Sở Y tế?", "")),  # offsets in UTF-16 units
+    ("@chidao_bot", None, ("command", "", "help")),
+    ("Sở Y tế có nhiệm vụ gì?", None, None),
+    ("@chidao_bot_fan Sở Y tế?", None, None),
+    ("Còn Sở Tư pháp?", BOT_ID, ("question", "Còn Sở Tư pháp?", "")),
+    ("Còn Sở Tư pháp?", 99, None),
+    ("/hoi Sở Y tế?", None, ("command", "Sở Y tế?", "hoi")),
+    ("/hoi@chidao_bot Sở Y tế?", None, ("command", "Sở Y tế?", "hoi")),
+    ("/HELP@ChiDao_Bot", None, ("command", "", "help")),
+    ("/help@otherbot", None, None),
+    ("/weather", None, None),
+    (None, BOT_ID, None),
+])
+def test_group_messages_are_read_only_when_addressed_to_the_bot(text, reply_to, expected):
+    from bot.channels.telegram import parse_update
+    from bot.channels.telegram_group import read_addressed
+
+    inbound = parse_update(group_update(1, text, reply_to=reply_to))
+    request = read_addressed(inbound, ME) if inbound else None
+    assert (request and (request.kind, request.text, request.command)) == expected
+
+
+def test_a_reply_held_by_a_killed_process_is_sent_at_the_next_start(fake, tmp_path):
+    from bot.channels.dispatch import Dispatcher
+    from bot.channels.history import ChannelStore
+    from bot.channels.jobs import JobQueue
+    from bot.channels.telegram import TelegramApi, TelegramBot, parse_update
+
+    store = ChannelStore.in_dir(tmp_path)
+    queue = JobQueue(store)
+    inbound = parse_update(update(801, "/help", chat_id=8))
+    assert inbound and queue.put("telegram", inbound.delivery, inbound.chat_id, inbound.to_json())
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    assert queue.take("telegram", f"{killed.pid}-0badcafe", lease=3600)  # then the process died
+    bot = TelegramBot(ServiceProxy(None), store, queue, TelegramApi(TOKEN, fake.url))
+    dispatcher = Dispatcher(bot, queue).start()
+    try:
+        assert dispatcher.drain(timeout=30)
+    finally:
+        dispatcher.close()
+        bot.close()
+        store.close()
+    [sent] = fake.of("sendMessage")
+    assert sent.body["chat_id"] == 8 and "Hướng dẫn" in sent.body["text"]
 
 
 def test_the_bot_token_never_reaches_the_logs(fake, caplog):
@@ -194,9 +291,8 @@ def test_missing_or_wrong_secret_is_refused_without_a_reply(seeded_service, fake
         assert post(server, update(2001, FINANCE, chat_id=1), secret=None).status_code == 401
         wrong = post(server, update(2002, FINANCE, chat_id=2), secret="not-the-secret")
         assert wrong.status_code == 401 and "bí mật" in wrong.json()["detail"]
-        assert post(server, update(2003, FINANCE, chat_id=3)).status_code == 200  # the barrier
-        fake.wait_for("sendMessage", 1)
-        time.sleep(0.5)
+        assert post(server, update(2003, "/help", chat_id=3)).status_code == 200
+        wait_drained(server, "telegram")  # refused updates were never queued
     assert [c.body["chat_id"] for c in fake.of("sendMessage")] == [3]
 
 
@@ -244,8 +340,7 @@ def test_long_answer_is_split_under_the_limit_at_boundaries(seeded_service, fake
     expected = telegram_messages(dataclasses.replace(base, answer="\n\n".join([base.answer] * padded.repeat)))
     with serve(padded, tmp_path / "data", fake) as server:
         post(server, update(4001, FINANCE, chat_id=99, message_id=5))
-        fake.wait_for("sendMessage", len(expected))
-        time.sleep(1.0)
+        wait_drained(server, "telegram")
     calls = fake.of("sendMessage")
     texts = [c.body["text"] for c in calls]
     assert texts == expected
@@ -303,8 +398,7 @@ def test_a_redelivered_update_is_answered_once(seeded_service, fake, tmp_path):
         assert post(server, update(7001, FINANCE, chat_id=1)).status_code == 200
         assert post(server, update(7001, FINANCE, chat_id=1)).status_code == 200
         assert post(server, update(7002, FINANCE, chat_id=2)).status_code == 200
-        fake.wait_for("sendMessage", 2)
-        time.sleep(0.5)
+        wait_drained(server, "telegram")  # the repeat was refused on arrival
     assert sorted(c.body["chat_id"] for c in fake.of("sendMessage")) == [1, 2]
 
 
@@ -313,8 +407,8 @@ def test_429_waits_as_long_as_telegram_says(seeded_service, fake, tmp_path):
     fake.script("sendMessage", telegram_error(429, "Too Many Requests: retry after 1", retry_after=1))
     with serve(seeded_service, tmp_path / "data", fake) as server:
         post(server, update(8001, FINANCE, chat_id=8))
-        first, second = fake.wait_for("sendMessage", 2)
-        time.sleep(0.3)
+        wait_drained(server, "telegram")
+        first, second = fake.of("sendMessage")
     assert second.at - first.at >= 1.0
     assert first.body == second.body and len(fake.of("sendMessage")) == 2
 
@@ -322,11 +416,11 @@ def test_429_waits_as_long_as_telegram_says(seeded_service, fake, tmp_path):
 @pytest.mark.slow
 def test_5xx_is_retried_then_given_up_and_nothing_else_suffers(seeded_service, fake, tmp_path):
     fake.script("sendMessage", *[telegram_error(500, "Internal Server Error")] * 3)
-    with serve(seeded_service, tmp_path / "data", fake, tune=quick_retries(attempts=3)) as server:
+    with serve(seeded_service, tmp_path / "data", fake, tune=quick_retries(attempts=3, job_attempts=1)) as server:
         post(server, update(9001, FINANCE, chat_id=1))
-        attempts = fake.wait_for("sendMessage", 3)
-        time.sleep(0.8)
-        assert len(fake.of("sendMessage")) == 3  # given up
+        wait_drained(server, "telegram")
+        attempts = fake.of("sendMessage")
+        assert len(attempts) == 3  # given up
         assert httpx.get(server.url + "/healthz").status_code == 200
         chat = httpx.post(server.url + "/api/chat", json={"message": FINANCE}, timeout=60)
         assert chat.status_code == 200 and chat.json()["answered"] is True
@@ -372,14 +466,16 @@ def test_polling_keeps_its_offset_across_a_restart(copy_of_seeded, fake):
     first = poll(copy_of_seeded, fake)
     assert first.returncode == 0, first.stderr
     assert [c.body.get("offset") for c in fake.of("getUpdates")] == [None]
-    assert [c.body["chat_id"] for c in fake.of("sendMessage")] == [1, 2]
-    assert "phân bổ kinh phí" in fake.of("sendMessage")[0].body["text"]
+    assert sorted(c.body["chat_id"] for c in fake.of("sendMessage")) == [1, 2]  # chats answered concurrently
+    [finance] = [c for c in fake.of("sendMessage") if c.body["chat_id"] == 1]
+    assert "phân bổ kinh phí" in finance.body["text"]
+    assert len(fake.of("setMyCommands")) == 1 and fake.of("setMyCommands")[0].at < fake.of("getUpdates")[0].at
 
     fake.push(update(502, FINANCE, chat_id=3))
     second = poll(copy_of_seeded, fake)  # a new process: the offset comes from the data directory
     assert second.returncode == 0, second.stderr
     assert [c.body.get("offset") for c in fake.of("getUpdates")] == [None, 502]
-    assert [c.body["chat_id"] for c in fake.of("sendMessage")] == [1, 2, 3]
+    assert sorted(c.body["chat_id"] for c in fake.of("sendMessage")) == [1, 2, 3]
 
 
 @pytest.mark.slow
@@ -388,3 +484,142 @@ def test_polling_while_a_webhook_is_set_stops_with_advice(copy_of_seeded, fake):
     result = poll(copy_of_seeded, fake)
     assert result.returncode == 1
     assert "delete-webhook" in result.stderr and fake.of("sendMessage") == []
+
+
+@pytest.mark.slow
+def test_polling_answers_chats_concurrently_in_order_within_a_chat(seeded_service, fake, tmp_path):
+    from bot.channels.hub import build_channels
+    from bot.channels.telegram_poll import TelegramPoller
+    from bot.settings import Settings
+
+    gate = threading.Event()
+    stuck = ServiceProxy(seeded_service, gate=gate)
+    settings = Settings(data_dir=tmp_path / "data", telegram_bot_token=TOKEN, telegram_api_base=fake.url)
+    channels = build_channels(settings, stuck, only=("telegram",))
+    try:
+        fake.push(update(601, FINANCE, chat_id=1, message_id=1), update(602, "/help", chat_id=1, message_id=2),
+                  update(603, "/help", chat_id=2, message_id=3))
+        TelegramPoller(channels.telegram, timeout=0).run(once=True)
+        [other] = fake.wait_for("sendMessage", 1)  # chat 2 is answered while chat 1 waits on the service
+        assert other.body["chat_id"] == 2 and not gate.is_set()
+        stuck.wait_for_chats(1)
+        assert [c.body["chat_id"] for c in fake.of("sendMessage")] == [2]  # chat 1's /help waits its turn
+        gate.set()
+        assert channels.dispatchers["telegram"].drain(timeout=60)
+    finally:
+        gate.set()
+        channels.close()
+    chat_1 = [c.body["reply_parameters"]["message_id"] for c in fake.of("sendMessage")
+              if c.body["chat_id"] == 1 and "reply_parameters" in c.body]
+    assert chat_1 == [1, 2]
+
+
+# groups
+
+
+@pytest.mark.slow
+def test_group_mention_is_stripped_and_answered(seeded_service, fake, tmp_path):
+    spy = ServiceProxy(seeded_service)
+    with serve(spy, tmp_path / "data", fake) as server:
+        assert post(server, group_update(701, "@chidao_bot " + FINANCE, message_id=11)).status_code == 200
+        assert post(server, group_update(702, "@ChiDao_Bot, còn Sở Tư pháp thì sao?", message_id=12)).status_code == 200
+        wait_drained(server, "telegram")
+    assert [q for q, _ in spy.chats] == [FINANCE, "còn Sở Tư pháp thì sao?"]  # the mention was never searched
+    assert spy.answers[0].answered
+    first = fake.of("sendMessage")[0]
+    assert first.body["chat_id"] == GROUP and first.body["reply_parameters"]["message_id"] == 11
+    assert "phân bổ kinh phí" in first.body["text"]
+    assert len(fake.of("getMe")) == 1  # the bot's name is asked once
+
+
+@pytest.mark.slow
+def test_a_plain_group_message_is_not_answered(seeded_service, fake, tmp_path):
+    spy = ServiceProxy(seeded_service)
+    with serve(spy, tmp_path / "data", fake) as server:
+        post(server, group_update(711, FINANCE, message_id=21))
+        post(server, group_update(712, "Hỏi @someone_else về " + FINANCE, message_id=22))
+        post(server, group_update(713, None, message_id=23))  # a photo
+        post(server, group_update(714, "/help", message_id=24))  # the same chat: answered after the three
+        wait_drained(server, "telegram")
+    [reply] = fake.of("sendMessage")
+    assert reply.body["reply_parameters"]["message_id"] == 24 and spy.chats == []
+
+
+@pytest.mark.slow
+def test_a_command_for_another_bot_is_ignored(seeded_service, fake, tmp_path):
+    spy = ServiceProxy(seeded_service)
+    with serve(spy, tmp_path / "data", fake) as server:
+        for i, text in enumerate(["/help@otherbot", "/start@another_bot", "/x@otherbot " + FINANCE, "/weather",
+                                  "/help@chidao_bot", "/hoi@chidao_bot " + FINANCE, "/hoi " + FINANCE]):
+            assert post(server, group_update(720 + i, text, message_id=30 + i)).status_code == 200
+        assert post(server, update(730, "/x@otherbot", chat_id=77)).status_code == 200  # in a private chat too
+        wait_drained(server, "telegram")
+    answered = [c.body["reply_parameters"]["message_id"] for c in fake.of("sendMessage")]
+    assert answered == [34, 35, 36]
+    assert [q for q, _ in spy.chats] == [FINANCE, FINANCE]
+    assert "<b>Hướng dẫn sử dụng chidao</b>" in fake.of("sendMessage")[0].body["text"]
+
+
+@pytest.mark.slow
+def test_a_reply_to_the_bot_is_answered_and_group_history_is_per_user(seeded_service, fake, tmp_path):
+    spy = ServiceProxy(seeded_service)
+    follow_up = "Còn Sở Tư pháp thì sao?"
+    with serve(spy, tmp_path / "data", fake) as server:
+        post(server, group_update(741, "@chidao_bot " + FINANCE, user_id=1, message_id=41))
+        post(server, group_update(742, follow_up, user_id=2, message_id=43, reply_to=BOT_ID))
+        post(server, group_update(743, follow_up, user_id=1, message_id=45, reply_to=BOT_ID))
+        post(server, group_update(744, follow_up, user_id=1, message_id=47, reply_to=99))  # a reply to someone else
+        wait_drained(server, "telegram")
+    (q1, h1), (q2, h2), (q3, h3) = spy.chats
+    assert (q1, h1) == (FINANCE, [])
+    assert q2 == follow_up and h2 == []  # user 2 has no conversation yet
+    assert q3 == follow_up and h3 == [Turn("user", FINANCE), Turn("assistant", spy.answers[0].answer)]
+
+
+@pytest.mark.slow
+def test_typing_action_is_sent_before_the_reply(seeded_service, fake, tmp_path):
+    with serve(seeded_service, tmp_path / "data", fake) as server:
+        post(server, update(751, FINANCE, chat_id=51))
+        post(server, group_update(752, "@chidao_bot " + FINANCE, message_id=53))
+        wait_drained(server, "telegram")
+    for chat in (51, GROUP):
+        typing = [c for c in fake.of("sendChatAction") if c.body["chat_id"] == chat]
+        [reply] = [c for c in fake.of("sendMessage") if c.body["chat_id"] == chat]
+        assert typing and typing[0].body["action"] == "typing" and typing[0].at < reply.at
+
+
+# hostile bodies
+
+
+@pytest.mark.slow
+def test_finding_10_telegram_chat_id_must_be_int(seeded_service, fake, tmp_path):
+    with serve(seeded_service, tmp_path / "data", fake) as server:
+        listed = update(761, "/help", chat_id=5)
+        listed["message"]["chat"]["id"] = [1]
+        as_text = update(762, "/help", chat_id=5)
+        as_text["message"]["chat"]["id"] = "1"
+        as_bool = update(763, "/help", chat_id=5)
+        as_bool["message"]["chat"]["id"] = True
+        odd_update = {**update(764, "/help", chat_id=5), "update_id": "764"}
+        refused = [post(server, body) for body in (listed, as_text, as_bool, odd_update)]
+        assert post(server, update(765, "/help", chat_id=5)).status_code == 200
+        wait_drained(server, "telegram")
+    assert [r.status_code for r in refused] == [400] * 4
+    assert "message.chat.id" in refused[0].json()["detail"] and "số nguyên" in refused[0].json()["detail"]
+    assert [c.body["chat_id"] for c in fake.of("sendMessage")] == [5]
+
+
+@pytest.mark.slow
+def test_finding_1_deep_json_webhook_is_4xx(seeded_service, fake, tmp_path):
+    deep = b"[" * 2000 + b"]" * 2000
+    headers = {"Content-Type": "application/json", SECRET_HEADER: SECRET}
+    with serve(seeded_service, tmp_path / "data", fake) as server:
+        url = server.url + "/webhooks/telegram"
+        with_secret = httpx.post(url, content=deep, headers=headers)
+        nested = httpx.post(url, content=b'{"update_id": 1, "message": ' + deep + b"}", headers=headers)
+        without_secret = httpx.post(url, content=deep, headers={"Content-Type": "application/json"})
+        huge = httpx.post(url, content=b"[" * (600 * 1024), headers=headers, timeout=10)
+        not_json = httpx.post(url, content=b"\xff\xfe{", headers=headers)
+        assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+    assert with_secret.status_code == 400 and nested.status_code == 400 and "sâu" in nested.json()["detail"]
+    assert without_secret.status_code == 401 and huge.status_code == 413 and not_json.status_code == 400

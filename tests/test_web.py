@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,11 +49,13 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def make_app(service: Any, data_dir: Path) -> Any:
+def make_app(service: Any, data_dir: Path, **settings: Any) -> Any:
+    """The app; its streams carry keep-alive comments every 50 ms, so every browser test also reads
+    answers interleaved with them."""
     from bot.api import create_app
     from bot.settings import Settings
 
-    return create_app(service, Settings(data_dir=data_dir))
+    return create_app(service, Settings(data_dir=data_dir, **{"sse_keepalive": 0.05, **settings}))
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +89,14 @@ def open_chat(page: Any, url: str) -> None:
 
 
 def ask(page: Any, question: str) -> Any:
-    """Type a question, press Enter; returns the locator of the answer's message once it settled."""
+    """Type a question, press Enter (tap Gửi on a touch screen, where Enter is a new line); returns
+    the locator of the answer's message once it settled."""
     index = page.locator("#messages article.msg.bot").count()
     page.fill("#question", question)
-    page.press("#question", "Enter")
+    if page.evaluate("matchMedia('(pointer: coarse)').matches"):
+        page.get_by_role("button", name="Gửi câu hỏi").tap()
+    else:
+        page.press("#question", "Enter")
     article = page.locator("#messages article.msg.bot").nth(index)  # .last would follow later answers
     page.wait_for_function(
         "() => { const a = [...document.querySelectorAll('#messages article.msg.bot')].pop();"
@@ -421,6 +428,11 @@ def test_phone_width_screenshot_without_horizontal_overflow(browser, server):
         page.locator("#agency-tasks .task-card").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "web-375x800-agencies.png"))
         assert no_horizontal_overflow(page)
+
+        page.get_by_role("button", name="Lịch sử", exact=True).click()
+        page.locator("#history-list .history-item").first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "web-375x800-history.png"))
+        assert no_horizontal_overflow(page)
     finally:
         context.close()
     assert (ARTIFACTS / "web-375x800.png").stat().st_size > 10_000
@@ -441,3 +453,304 @@ def test_offline_page_vietnamese_and_labelled(page, server):
     assert unlabelled == []
     assert page.locator("label[for=question]").text_content() == "Câu hỏi"
     assert page.get_by_role("button", name="Gửi câu hỏi").is_visible()
+
+
+# ---------- essentials: stop, copy, regenerate, kept conversations, lists, citation links ----------
+
+HEALTH = "Sở Y tế có nhiệm vụ gì?"
+
+
+def settled(page: Any) -> None:
+    page.wait_for_function(
+        "() => { const a = [...document.querySelectorAll('#messages article.msg.bot')].pop();"
+        " return a && !a.classList.contains('pending'); }")
+
+
+def chat_bodies(page: Any) -> list[dict[str, Any]]:
+    bodies: list[dict[str, Any]] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data))
+            if r.url.endswith("/api/chat") and r.method == "POST" else None)
+    return bodies
+
+
+def stored(page: Any) -> list[dict[str, Any]]:
+    return json.loads(page.evaluate("() => localStorage.getItem('chidao.conversations.v1') || '[]'"))
+
+
+class Held:
+    """The seeded service, holding its answer after ``after`` pieces until ``release`` is set;
+    ``closed`` is set once the server has dropped the answer (the request ended)."""
+
+    def __init__(self, service: Any, after: int) -> None:
+        self._service, self.after = service, after
+        self.release, self.closed = threading.Event(), threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    def chat_stream(self, message: str, history: Any = ()) -> Iterator[Any]:
+        sent = 0
+        try:
+            for event in self._service.chat_stream(message, history):
+                if isinstance(event, Delta):
+                    if sent == self.after:
+                        self.release.wait(60)
+                    sent += 1
+                yield event
+        finally:
+            self.closed.set()
+
+
+def test_stop_keeps_what_was_shown_and_ends_the_request(page, seeded_service, tmp_path):
+    held = Held(seeded_service, after=3)
+    pieces = [e.text for e in seeded_service.chat_stream(DEV_QUESTION) if isinstance(e, Delta)]
+    shown_raw = "".join(pieces[:3])
+    try:
+        with LiveServer(make_app(held, tmp_path)) as live:
+            open_chat(page, live.url)
+            page.fill("#question", DEV_QUESTION)
+            page.press("#question", "Enter")
+            stop = page.get_by_role("button", name="Dừng câu trả lời")
+            stop.wait_for()
+            assert page.locator("#send").is_hidden()
+            words = squash(shown_raw.replace("*", ""))
+            page.wait_for_function(
+                "w => { const t = document.querySelector('#messages article.msg.bot .answer-text');"
+                " return t && t.innerText.replace(/\\s+/g, ' ').includes(w); }", arg=words)
+            before = squash(page.locator("#messages article.msg.bot .answer-text").inner_text())
+            stop.click()
+            article = page.locator("#messages article.msg.bot.stopped")
+            article.wait_for()
+            assert squash(article.locator(".answer-text").inner_text()) == before
+            assert "Đã dừng" in article.locator(".stopped-note").inner_text()
+            assert page.locator("#send").is_enabled() and page.locator("#stop").is_hidden()
+            [turn] = stored(page)[0]["turns"]
+            assert turn["status"] == "stopped" and turn["partial"] == shown_raw  # all that had arrived
+            held.release.set()
+            assert held.closed.wait(30), "the server kept answering after the stop"
+
+            page.reload()
+            restored = page.locator("#messages article.msg.bot.stopped")
+            restored.wait_for()
+            assert squash(restored.locator(".answer-text").inner_text()) == before
+            assert restored.get_by_role("button", name="Tạo lại câu trả lời").is_visible()
+    finally:
+        held.release.set()
+
+
+def test_copy_answer_with_its_sources(page, server):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    open_chat(page, server.url)
+    article = ask(page, DEV_QUESTION)
+    expected = chat_api(server.url, DEV_QUESTION)
+    copy = article.get_by_role("button", name="Sao chép câu trả lời và nguồn")
+    copy.click()
+    article.locator(".action-status", has_text="Đã sao chép").wait_for()
+    text = page.evaluate("() => navigator.clipboard.readText()")
+    answer, sources = text.split("\n\nNguồn:\n")
+    assert answer.startswith("Các văn bản đã nạp nêu như sau:\n\nTheo Phát động thi đua 08/PĐTĐ-BCĐ, mục 1 › c)")
+    assert "**" not in answer and all(c["quote"].splitlines()[0] in answer for c in expected["citations"])
+    assert sources.splitlines() == [
+        f"[{c['n']}] {c['doc_type'] or 'Văn bản'} {c['doc_number']} – {c['title']}, mục {' › '.join(c['headings'])}"
+        for c in expected["citations"]]
+    # Plain http on the office network has no clipboard API: the copy command takes over.
+    page.evaluate("""() => {
+      Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true});
+      document.addEventListener('copy', (e) => {
+        const t = e.target; window.__copied = t.value.slice(t.selectionStart, t.selectionEnd); });
+    }""")
+    copy.click()
+    page.wait_for_function("() => window.__copied !== undefined")
+    assert page.evaluate("window.__copied") == text
+    assert copy.evaluate("b => b === document.activeElement")
+
+
+def test_regenerate_replaces_the_latest_answer(page, server):
+    bodies = chat_bodies(page)
+    open_chat(page, server.url)
+    first = ask(page, DEV_QUESTION)
+    ask(page, "Còn cơ quan, doanh nghiệp thì sao?")
+    assert first.get_by_role("button", name="Tạo lại câu trả lời").count() == 0  # only the latest
+    page.locator("#messages article.msg.bot").last.get_by_role("button", name="Tạo lại câu trả lời").click()
+    settled(page)
+    page.wait_for_function("() => document.querySelectorAll('#messages article.msg.bot').length === 2")
+    assert len(bodies) == 3 and bodies[2] == bodies[1]  # the same question with the same history
+    assert page.locator("#messages .msg.user").count() == 2
+    assert page.locator("#messages article.msg.bot").last.locator("a.cite").count() >= 1
+    assert [t["status"] for t in stored(page)[0]["turns"]] == ["done", "done"]
+
+
+def test_reload_keeps_the_conversation_and_lists_past_ones(page, server):
+    bodies = chat_bodies(page)
+    open_chat(page, server.url)
+    article = ask(page, DEV_QUESTION)
+    text, links = article.locator(".answer-text").inner_text(), article.locator("a.cite").count()
+
+    page.reload()
+    restored = page.locator("#messages article.msg.bot.answered")
+    restored.wait_for()
+    assert restored.locator(".answer-text").inner_text() == text and restored.locator("a.cite").count() == links
+    assert page.locator("#messages .msg.user").inner_text().endswith(DEV_QUESTION)
+    assert page.locator("#welcome").is_hidden()
+    restored.locator("a.cite").first.click()
+    page.locator("#source-panel mark.quote-mark").wait_for()
+    page.click("#close-source")
+    ask(page, "Còn cơ quan, doanh nghiệp thì sao?")  # the restored turn is the follow-up's history
+    assert bodies[-1]["history"][0] == {"role": "user", "content": DEV_QUESTION}
+
+    page.get_by_role("button", name=re.compile("Cuộc trò chuyện mới")).click()
+    ask(page, HEALTH)
+    page.get_by_role("button", name="Lịch sử", exact=True).click()
+    items = page.locator("#history-list .history-item")
+    items.first.wait_for()
+    assert items.count() == 2
+    assert items.first.inner_text().startswith(HEALTH) and "2 câu hỏi" in items.nth(1).inner_text()
+    items.nth(1).locator(".history-open").click()
+    assert page.locator("#chat-view").is_visible()
+    assert page.locator("#messages .msg.user").count() == 2
+    assert page.locator("#messages .msg.user").first.inner_text().endswith(DEV_QUESTION)
+
+    page.get_by_role("button", name="Lịch sử", exact=True).click()
+    page.get_by_role("button", name=f"Xóa cuộc trò chuyện: {HEALTH}").click()
+    assert items.count() == 1
+    page.reload()
+    assert len(stored(page)) == 1 and page.locator("#messages .msg.user").count() == 2
+
+
+def test_lists_render_as_lists_and_quoted_lines_stay_text(page, server):
+    open_chat(page, server.url)
+    health = ask(page, HEALTH)
+    expected = chat_api(server.url, HEALTH)["answer"]
+    items = [line for line in expected.splitlines() if line.startswith("- ")]
+    assert len(items) >= 2
+    rendered = health.locator(".answer-text ul > li")
+    assert rendered.count() == len(items)
+    assert not any(t.startswith("-") for t in rendered.all_inner_texts())
+    assert "(chủ trì) Sở Y tế chủ trì" in rendered.first.inner_text()
+    assert rendered.first.locator("em").count() == 1 and rendered.first.locator("a.cite").count() == 1
+    # "- " lines inside a quoted passage are the document's text, not a list of the answer
+    quoted = ask(page, DEV_QUESTION)
+    assert quoted.locator(".answer-text ul").count() == 0
+    assert quoted.locator(".quoted", has_text="- Tích cực tham gia").count() == 1
+    assert quoted.locator(".answer-text br").count() >= 1  # line breaks kept
+
+
+BRACKET_DOC = """ỦY BAN NHÂN DÂN TỈNH LÀO CAI
+
+Số: 77/TB-UBND
+
+Lào Cai, ngày 05 tháng 3 năm 2026
+
+THÔNG BÁO
+Lịch tiếp công dân định kỳ của Chủ tịch Ủy ban nhân dân tỉnh năm 2026
+
+1. Lịch tiếp công dân
+
+Chủ tịch Ủy ban nhân dân tỉnh tiếp công dân định kỳ vào ngày 15 hằng tháng tại Trụ sở Tiếp công dân \
+tỉnh, theo khoản [2] Điều 12 của Quy chế tiếp công dân [1] ban hành kèm theo Quyết định số 05/2025/QĐ-UBND.
+
+2. Tổ chức thực hiện
+
+Ban Tiếp công dân tỉnh chủ trì, phối hợp với Văn phòng Ủy ban nhân dân tỉnh bố trí địa điểm tiếp công dân \
+và thông báo lịch tiếp công dân trên Cổng thông tin điện tử tỉnh.
+"""
+BRACKET_Q = "Lịch tiếp công dân của Chủ tịch tỉnh và ai bố trí địa điểm tiếp công dân?"
+
+
+@pytest.fixture(scope="module")
+def bracket_server(seeded_dir, e5, tmp_path_factory) -> Iterator[LiveServer]:
+    """The seeded corpus plus a document whose own text contains "[2]" and "[1]"."""
+    import shutil
+
+    from bot.settings import Settings
+    from bot.wiring import build_indexer, build_service, build_store
+
+    data = tmp_path_factory.mktemp("bracket") / "data"
+    shutil.copytree(seeded_dir, data)
+    settings = Settings(data_dir=data)
+    store = build_store(settings, e5)
+    assert build_indexer(settings, store).ingest_bytes(BRACKET_DOC.encode(), "077_tiep_cong_dan.txt").ok
+    with LiveServer(make_app(build_service(settings, store), data)) as live:
+        yield live
+
+
+def test_brackets_inside_quoted_document_text_are_not_citation_links(page, bracket_server):
+    expected = httpx.post(bracket_server.url + "/api/chat", json={"message": BRACKET_Q}, timeout=60).json()
+    assert len(expected["citations"]) >= 2  # a "[2]" could point somewhere: the test can fail
+    open_chat(page, bracket_server.url)
+    article = ask(page, BRACKET_Q)
+    quote = article.locator(".answer-text .quoted", has_text="khoản [2] Điều 12")
+    assert quote.count() == 1
+    assert "Quy chế tiếp công dân [1]" in quote.inner_text()
+    assert quote.locator("a, .cite").count() == 0
+    links = article.locator(".answer-text a.cite")
+    assert links.count() == len(expected["citations"])
+    assert all(link.evaluate("a => !a.closest('.quoted')") for link in links.all())
+    # while streaming too: pending markers are never drawn inside quotes
+    page.route("**/api/chat", lambda route: route.fulfill(status=200, content_type="text/event-stream",
+               body=sse_body(("delta", {"text": "Theo “khoản [2] Điều 12” [1]"}))))
+    cut = ask(page, BRACKET_Q)
+    assert cut.locator(".quoted .cite").count() == 0 and cut.locator(".cite-pending").count() == 1
+
+
+def test_touch_screens_get_touch_hints(browser, server):
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    phone = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True, has_touch=True, locale="vi-VN")
+    try:
+        page = desktop.new_page()
+        open_chat(page, server.url)
+        assert page.locator("#composer-hint").inner_text() == "Enter để gửi · Shift+Enter để xuống dòng"
+        page = phone.new_page()
+        open_chat(page, server.url)
+        hint = page.locator("#composer-hint").inner_text()
+        assert "Shift" not in hint and "Enter" not in hint and "Gửi" in hint
+        page.fill("#question", "Sở Y tế")
+        page.press("#question", "Enter")  # the phone keyboard's Enter: a new line, not a send
+        assert page.input_value("#question") == "Sở Y tế\n" and page.locator("#messages .msg").count() == 0
+        page.get_by_role("button", name="Gửi câu hỏi").tap()
+        page.locator("#messages article.msg.bot").wait_for()
+    finally:
+        desktop.close()
+        phone.close()
+
+
+def test_ask_within_a_document_sends_the_filter(page, server):
+    bodies = chat_bodies(page)
+    open_chat(page, server.url)
+    docs = httpx.get(server.url + "/api/documents", timeout=30).json()
+    plan = next(d for d in docs if d["doc_number"] == "195/KH-UBND")
+    page.get_by_role("button", name="Văn bản đã nạp").click()
+    page.locator("#docs-list .doc-card").filter(has_text="195/KH-UBND").get_by_role(
+        "button", name=re.compile("Xem văn bản")).click()
+    page.get_by_role("button", name="Hỏi trong văn bản này: Kế hoạch 195/KH-UBND").click()
+    assert page.locator("#chat-view").is_visible() and page.locator("#source-panel").is_hidden()
+    assert page.locator("#scope").inner_text().startswith("Chỉ hỏi trong: Kế hoạch 195/KH-UBND")
+    ask(page, "Báo cáo gửi trước ngày nào?")
+    assert bodies[-1]["filters"] == {"document_ids": [plan["id"]]}
+    page.reload()  # the limit belongs to the conversation: it survives a reload
+    page.locator("#messages article.msg.bot").wait_for()
+    assert page.locator("#scope").is_visible()
+    ask(page, "Còn báo cáo năm thì sao?")
+    assert bodies[-1]["filters"] == {"document_ids": [plan["id"]]}
+    page.get_by_role("button", name="Bỏ giới hạn, hỏi trong tất cả văn bản").click()
+    ask(page, "Sở Tài chính có nhiệm vụ gì?")
+    assert "filters" not in bodies[-1] and page.locator("#scope").is_hidden()
+
+
+def test_the_page_outwaits_the_model_so_the_fallback_reaches_the_officer(page, seeded_service, tmp_path):
+    import prompts
+    from bot.settings import Settings
+    from bot.wiring import build_service
+    from tests.fake_openai import FakeOpenAI, Reply
+
+    with FakeOpenAI() as fake:
+        fake.reset(lambda body: Reply("Quá muộn [1].", delay=8))  # the model never answers in time
+        llm = dict(llm_provider="openai-compatible", llm_base_url=fake.base_url, llm_model="m", llm_timeout=1.0)
+        service = build_service(Settings(data_dir=tmp_path, **llm), seeded_service.store)
+        with LiveServer(make_app(service, tmp_path, **llm)) as live:
+            open_chat(page, live.url)
+            assert int(page.evaluate("document.documentElement.dataset.answerTimeout")) > 1.0 * 2
+            article = ask(page, "Sở Tài chính bảo đảm kinh phí cho kế hoạch nào?")
+            assert "answered" in article.get_attribute("class")
+            assert prompts.load("llm_fallback_error.txt") in article.locator(".answer-note").inner_text()
+            assert article.locator("a.cite").count() >= 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -16,6 +16,7 @@ from bot.citations import Answer, Delta
 from bot.routes.auth import ReaderDep
 from bot.routes.deps import ServiceDep, SettingsDep
 from bot.routes.feedback import remember_answer
+from bot.routes.streaming import keep_alive
 from bot.service import Turn
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ async def chat(
 
     if body.stream:
         return StreamingResponse(
-            sse_events(service.chat_stream(body.message, history), remember),
+            sse_events(service.chat_stream(body.message, history), remember, settings.sse_keepalive),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -85,14 +86,27 @@ async def chat(
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    """One event. Text no encoder can write (a lone surrogate) goes out \\u-escaped, never failing."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data)
+    return f"event: {event}\ndata: {text}\n\n"
 
 
 def sse_events(
-    events: Iterator[Delta | Answer], finish: Callable[[dict[str, Any]], dict[str, Any]] = lambda a: a
-) -> Iterator[str]:
+    events: Iterator[Delta | Answer],
+    finish: Callable[[dict[str, Any]], dict[str, Any]] = lambda a: a,
+    keepalive: float = 15.0,
+) -> AsyncIterator[str]:
     """``delta`` events ({"text": …}) as the answer grows, then one ``answer`` event with the
-    same object as the non-streaming response; ``error`` ({"detail": …}) if it fails midway."""
+    same object as the non-streaming response; ``error`` ({"detail": …}) if it fails midway.
+    A ``: keep-alive`` comment whenever no event has come for ``keepalive`` seconds."""
+    return keep_alive(_sse_lines(events, finish), keepalive)
+
+
+def _sse_lines(events: Iterator[Delta | Answer], finish: Callable[[dict[str, Any]], dict[str, Any]]) -> Iterator[str]:
     try:
         for event in events:
             if isinstance(event, Delta):

@@ -1,20 +1,18 @@
-"""An OpenAI-compatible face: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+"""An OpenAI-compatible face: ``POST /v1/chat/completions``, ``GET /v1/models[/{id}]``.
 
 Chat front ends and bridges that speak OpenAI's wire format plug in unchanged.
 The last user message is the question, earlier user/assistant messages are the
 history (client system messages are ignored: chidao's own rules apply). The
 reply's text ends with a numbered source list; the citations also travel as
-data: ``citations`` (with ``answered``, ``mode``, ``note``) on the completion,
-or on the final chunk of a stream.
+data (see :mod:`bot.routes.openai_format`). A front end's background task prompt
+(a chat title, tags, follow-up suggestions: :mod:`bot.client_tasks`) is answered
+briefly without searching. Errors come in OpenAI's shape (:mod:`bot.routes.openai_errors`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,13 +20,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-import prompts
-from bot.citations import Answer, Citation, Delta
+from bot import client_tasks
+from bot.citations import Answer
 from bot.routes.auth import ReaderDep
-from bot.routes.deps import ServiceDep
+from bot.routes.deps import ServiceDep, SettingsDep
+from bot.routes.openai_errors import error_response
+from bot.routes.openai_format import Completion, answer_fields, no_fields
+from bot.routes.streaming import keep_alive
+from bot.routes.unicode_checks import lone_surrogate_path
 from bot.service import Turn
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1")
 
 MODEL_ID = "chidao"
@@ -58,15 +59,6 @@ class CompletionRequest(BaseModel):
     stream_options: dict[str, Any] | None = None
 
 
-def _error(status: int, message: str, param: str | None = "messages") -> JSONResponse:
-    """OpenAI's error shape (``error.message``), plus the ``detail`` the rest of the API uses."""
-    return JSONResponse(
-        status_code=status,
-        content={"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None},
-                 "detail": message},
-    )
-
-
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     """The question (the last user message) and the user/assistant turns before it."""
     last = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
@@ -76,113 +68,65 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     return messages[last].text().strip(), history
 
 
-def source_line(c: Citation) -> str:
-    doc = c.passage.document
-    return prompts.load("source_item.txt").format(
-        n=c.n, label=c.label, title=doc.title or doc.source, section=c.passage.chunk.section or "—"
-    )
-
-
-def message_text(answer: Answer) -> str:
-    """The answer as one chat message: text, the fallback note if any, then the numbered sources."""
-    parts = [answer.answer]
-    if answer.note:
-        parts.append(f"_{answer.note}_")
-    if answer.citations:
-        lines = [source_line(c) for c in sorted(answer.citations, key=lambda c: c.n)]
-        parts.append(prompts.load("sources_heading.txt") + "\n" + "\n".join(lines))
-    return "\n\n".join(parts)
-
-
-def answer_fields(answer: Answer) -> dict[str, Any]:
-    """What the OpenAI format has no place for: citations, answered, mode, note."""
-    data = answer.to_dict()
-    return {k: data[k] for k in ("citations", "answered", "mode", "note") if k in data}
+def model_card(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": _CREATED, "owned_by": "chidao"}
 
 
 @router.get("/models")
 def models(_: ReaderDep) -> dict[str, Any]:
-    return {"object": "list",
-            "data": [{"id": MODEL_ID, "object": "model", "created": _CREATED, "owned_by": "chidao"}]}
+    return {"object": "list", "data": [model_card(MODEL_ID)]}
+
+
+@router.get("/models/{model_id}", response_model=None)
+def model(model_id: str, _: ReaderDep) -> dict[str, Any] | JSONResponse:
+    if model_id != MODEL_ID:
+        return unknown_model(model_id)
+    return model_card(MODEL_ID)
+
+
+def unknown_model(model_id: str) -> JSONResponse:
+    return error_response(404, f"Không có mô hình '{model_id}'. Máy chủ này có một mô hình: '{MODEL_ID}'.",
+                          param="model", code="model_not_found")
+
+
+def refusal(body: CompletionRequest) -> JSONResponse | None:
+    """Why the request cannot be answered (400/404 in OpenAI's shape), or None."""
+    bad = lone_surrogate_path(body.model_dump(exclude_none=True))
+    if bad is not None:
+        return error_response(400, f"'{bad}': chứa ký tự Unicode không hợp lệ (nửa cặp UTF-16 đứng một mình).",
+                              param=bad, code="invalid_value")
+    if body.model not in (None, MODEL_ID):
+        return unknown_model(body.model)
+    return None
 
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
-    body: CompletionRequest, service: ServiceDep, _: ReaderDep
+    body: CompletionRequest, service: ServiceDep, settings: SettingsDep, _: ReaderDep
 ) -> dict[str, Any] | StreamingResponse | JSONResponse:
+    if (refused := refusal(body)) is not None:
+        return refused
     question, history = split_messages(body.messages)
     if not question:
-        return _error(400, "Thiếu câu hỏi: cần ít nhất một tin nhắn 'user' có nội dung.")
-    if len(question) > MAX_QUESTION:
-        return _error(400, f"Câu hỏi quá dài (tối đa {MAX_QUESTION} ký tự).")
-    model = body.model or MODEL_ID
-    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        return error_response(400, "Thiếu câu hỏi: cần ít nhất một tin nhắn 'user' có nội dung.", "messages")
+    task = client_tasks.recognise(question)
+    if task is None and len(question) > MAX_QUESTION:
+        return error_response(400, f"Câu hỏi quá dài (tối đa {MAX_QUESTION} ký tự).", "messages")
+    completion = Completion(
+        model=MODEL_ID, count=service.retriever.embedder.count_tokens,
+        prompt=[t.content for t in history] + [question], id=f"chatcmpl-{uuid.uuid4().hex}",
+        fields=no_fields if task else answer_fields,
+    )
     if body.stream:
+        events = iter([Answer(task.reply(), True, mode="task")]) if task else service.chat_stream(question, history)
         usage = bool((body.stream_options or {}).get("include_usage"))
         return StreamingResponse(
-            stream_chunks(service.chat_stream(question, history), completion_id, model, usage),
+            keep_alive(completion.stream(events, usage), settings.sse_keepalive),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await run_in_threadpool(service.chat, question, history)
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": message_text(answer)},
-            "finish_reason": "stop",
-            "logprobs": None,
-        }],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        **answer_fields(answer),
-    }
-
-
-def _data(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-
-def stream_chunks(
-    events: Iterator[Delta | Answer], completion_id: str, model: str, include_usage: bool = False
-) -> Iterator[str]:
-    """``chat.completion.chunk`` events: the role, the text as it grows, the source list, a final
-    chunk with ``finish_reason`` and the citations, then ``data: [DONE]``."""
-    created = int(time.time())
-
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        return _data({
-            "id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-            **extra,
-        })
-
-    yield chunk({"role": "assistant", "content": ""})
-    sent = ""
-    try:
-        final: Answer | None = None
-        for event in events:
-            if isinstance(event, Delta):
-                sent += event.text
-                yield chunk({"content": event.text})
-            else:
-                final = event
-        if final is None:
-            raise RuntimeError("the answer stream ended without an answer")
-        full = message_text(final)
-        # Text already streamed that the final answer does not continue (a model that failed
-        # midway) is superseded: the final answer follows in full.
-        rest = full[len(sent):] if full.startswith(sent) else "\n\n---\n\n" + full
-        if rest:
-            yield chunk({"content": rest})
-        yield chunk({}, "stop", **answer_fields(final))
-        if include_usage:
-            yield _data({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                         "choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
-    except Exception:  # the stream has started: report in-band, as OpenAI does
-        log.exception("streaming completion failed")
-        yield _data({"error": {"message": "Lỗi máy chủ khi tạo câu trả lời. Vui lòng thử lại.",
-                               "type": "server_error", "param": None, "code": None}})
-    yield "data: [DONE]\n\n"
+    if task:
+        answer = Answer(task.reply(), True, mode="task")
+    else:
+        answer = await run_in_threadpool(service.chat, question, history)
+    return await run_in_threadpool(completion.whole, answer)

@@ -8,6 +8,9 @@ from importlib import resources
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
 
+from bot.routes.deps import SettingsDep
+from bot.settings import Settings
+
 router = APIRouter()
 
 MEDIA_TYPES = {
@@ -25,9 +28,18 @@ def _read(name: str) -> str:
     return resources.files("bot.web").joinpath(name).read_text(encoding="utf-8")
 
 
+def answer_timeout(settings: Settings) -> int:
+    """Seconds the page waits for a byte of the answer: past the language model's timeouts (a
+    follow-up's rewrite, then the answer) with room to spare, so the extractive fallback the
+    server hands over when the model gives up always reaches the officer. The stream's
+    keep-alive comments reset the wait while the model thinks."""
+    return int(2 * settings.llm_timeout + 30)
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index() -> HTMLResponse:
-    return HTMLResponse(_read("index.html"), headers={"Cache-Control": "no-cache", "Content-Security-Policy": CSP})
+def index(settings: SettingsDep) -> HTMLResponse:
+    page = _read("index.html").replace("{{ANSWER_TIMEOUT}}", str(answer_timeout(settings)))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": CSP})
 
 
 @router.api_route("/static/{name}", methods=["GET", "HEAD"], include_in_schema=False)

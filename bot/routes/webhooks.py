@@ -1,21 +1,23 @@
-"""Webhooks of the messaging channels: verify, take the delivery, answer in the background.
+"""Webhooks of the messaging channels: check the sender, read the body defensively, queue the
+message durably and acknowledge at once (Zalo wants a 200 within about two seconds and may
+disable a webhook that keeps failing; Telegram re-sends what is not acknowledged).
 
-Both providers re-send a delivery that is not acknowledged quickly (Zalo wants a 200 within
-about two seconds), so the handlers only check, de-duplicate and queue.
+The sender is checked before the body is parsed: the secret header of Telegram and of Zalo Bot
+needs no body at all (compared in constant time), Zalo OA's signature only the raw bytes. A body
+that is too large, too deeply nested, not JSON or malformed gets a 4xx with the reason, never a 5xx.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
 
-from bot.channels.base import Accepted
+from bot.channels import telegram_api, zalo_bot_api
 from bot.channels.hub import Channels
-from bot.channels.telegram import SECRET_HEADER
+from bot.channels.wire import BadBody, json_object, read_capped
 from bot.channels.zalo import SIGNATURE_HEADER
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -28,45 +30,63 @@ def get_channels(request: Request) -> Channels:
 ChannelsDep = Annotated[Channels, Depends(get_channels)]
 
 
-def _busy() -> JSONResponse:
-    """Our backlog is full: the provider re-sends later."""
-    return JSONResponse({"detail": "Máy chủ đang bận, vui lòng gửi lại sau."}, status_code=503)
-
-
-async def _json_object(request: Request, raw: bytes | None = None) -> dict[str, Any]:
+async def _body(request: Request) -> bytes:
     try:
-        body = json.loads(raw if raw is not None else await request.body())
-    except ValueError:
-        raise HTTPException(status_code=400, detail="Nội dung không phải JSON hợp lệ.") from None
-    if not isinstance(body, dict):
-        raise HTTPException(status_code=400, detail="Nội dung phải là một đối tượng JSON.")
-    return body
+        return await read_capped(request.stream())
+    except BadBody as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
-@router.post("/telegram", response_model=None)
-async def telegram(request: Request, channels: ChannelsDep) -> dict[str, Any] | JSONResponse:
+def _check_secret(request: Request, header: str, secret: str | None, setting: str, label: str) -> None:
+    """401 unless the request carries the webhook secret; 503 when none is set (nothing could be trusted)."""
+    if not secret:
+        raise HTTPException(status_code=503, detail=f"Chưa đặt {setting} nên không nhận webhook.")
+    given = request.headers.get(header, "")
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        raise HTTPException(status_code=401, detail=f"Thiếu hoặc sai mã bí mật webhook {label}.")
+
+
+async def _take(request: Request, accept: Callable[[dict[str, Any]], object]) -> None:
+    """The body read, decoded and handed to ``accept``; a body refused there is a 4xx with its reason."""
+    raw = await _body(request)
+    try:
+        accept(json_object(raw))
+    except BadBody as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
+@router.post("/telegram")
+async def telegram(request: Request, channels: ChannelsDep) -> dict[str, Any]:
     bot = channels.telegram
     if bot is None:
         raise HTTPException(status_code=404, detail="Kênh Telegram chưa được cấu hình (TELEGRAM_BOT_TOKEN).")
-    if not bot.webhook_secret:
-        raise HTTPException(status_code=503, detail="Chưa đặt TELEGRAM_WEBHOOK_SECRET nên không nhận webhook.")
-    given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), bot.webhook_secret.encode()):
-        raise HTTPException(status_code=401, detail="Thiếu hoặc sai mã bí mật webhook Telegram.")
-    result = bot.accept_update(await _json_object(request))
-    return _busy() if result is Accepted.BUSY else {"ok": True}
+    _check_secret(request, telegram_api.SECRET_HEADER, bot.webhook_secret, "TELEGRAM_WEBHOOK_SECRET", "Telegram")
+    await _take(request, bot.accept_update)
+    return {"ok": True}
 
 
-@router.post("/zalo", response_model=None)
-async def zalo(request: Request, channels: ChannelsDep) -> dict[str, Any] | JSONResponse:
+@router.post("/zalo-bot")
+async def zalo_bot(request: Request, channels: ChannelsDep) -> dict[str, Any]:
+    bot = channels.zalo_bot
+    if bot is None:
+        raise HTTPException(status_code=404, detail="Kênh Zalo Bot chưa được cấu hình (ZALO_BOT_TOKEN).")
+    _check_secret(request, zalo_bot_api.SECRET_HEADER, bot.webhook_secret, "ZALO_BOT_WEBHOOK_SECRET", "Zalo Bot")
+    await _take(request, bot.accept_update)
+    return {"message": "Success"}
+
+
+@router.post("/zalo")
+async def zalo(request: Request, channels: ChannelsDep) -> dict[str, Any]:
     bot = channels.zalo
     if bot is None:
         missing = ", ".join(channels.zalo_missing)
         raise HTTPException(status_code=404, detail=f"Kênh Zalo chưa được cấu hình (thiếu {missing}).")
-    raw = await request.body()
-    header = request.headers.get(SIGNATURE_HEADER)
-    event = await _json_object(request, raw)
-    if not bot.verify(header, raw, event):  # unsigned or forged: 401, and no reply
+    raw = await _body(request)
+    timestamp = bot.signed_timestamp(request.headers.get(SIGNATURE_HEADER), raw)
+    if timestamp is None:  # unsigned or forged: 401, and no reply
         raise HTTPException(status_code=401, detail="Chữ ký sự kiện Zalo không hợp lệ.")
-    result = bot.accept_event(event)
-    return _busy() if result is Accepted.BUSY else {"message": "ok"}
+    try:
+        bot.accept_event(json_object(raw), timestamp)
+    except BadBody as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return {"message": "ok"}

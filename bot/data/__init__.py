@@ -1,0 +1,1 @@
+"""Data tables of the bot layer (TSV), read with importlib.resources."""
