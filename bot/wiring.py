@@ -13,6 +13,7 @@ from bot.service import ChatService
 from bot.settings import Settings
 from bot.task_answer import TaskAnswerer
 from ingest.agencies import AgencyRegistry
+from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import Embedder, build_embedder
 from vectorstore.fusion import ReciprocalRankFusion, ScoreFusion, build_fusion
 from vectorstore.indexer import Indexer
@@ -25,8 +26,17 @@ if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
 
+def build_configured_embedder(settings: Settings, cache: bool = True) -> Embedder:
+    """The embedder the settings name, behind the passage cache unless that is off."""
+    embedder = build_embedder(
+        settings.embedder, settings.embedding_model, device=settings.device, model_dir=settings.model_dir
+    )
+    path = settings.embed_cache_path if cache else None
+    return CachedEmbedder(embedder, path) if path is not None else embedder
+
+
 def build_store(settings: Settings, embedder: Embedder | None = None) -> Store:
-    embedder = embedder or build_embedder(settings.embedder, settings.embedding_model)
+    embedder = embedder or build_configured_embedder(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Store.open(settings.data_dir, embedder, settings.chroma_url)
 

@@ -25,7 +25,7 @@ from ingest.loaders import LoadError, MissingDependency, supported_suffixes
 from ingest.models import ParsedDocument
 from ingest.pipeline import parse_bytes
 from ingest.tasks import TaskExtractor
-from vectorstore.embeddings import Embedder
+from vectorstore.embeddings import Embedder, length_batches
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask, embedding_text
 from vectorstore.store import Store
 from vectorstore.write_guard import IngestLock, describe_write_error
@@ -255,10 +255,14 @@ class Indexer:
         return stored
 
     def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        vectors = []
-        for start in range(0, len(texts), 8):
-            batch = texts[start:start + 8]
-            vectors.append(self.embedder.embed_documents(batch))
+        """Embed in batches of similar length (as many as the embedder takes at once), reporting each."""
+        vectors = np.zeros((len(texts), 1), dtype=np.float32)
+        batches = length_batches([len(t) for t in texts], max(1, self.embedder.batch_size), max_tokens=1 << 62)
+        for number, batch in enumerate(batches):
+            part = self.embedder.embed_documents([texts[i] for i in batch])
+            if number == 0:
+                vectors = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
+            vectors[batch] = part
             if progress:
                 progress(len(batch), len(texts))
-        return np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        return vectors
