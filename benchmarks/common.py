@@ -67,15 +67,20 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def process_peak_rss_mib(pid: int) -> float | None:
-    """Peak RSS (VmHWM) of another live process, from /proc."""
+def process_peak_rss_mib(pid: int, field: str = "VmHWM") -> float | None:
+    """Peak RSS (VmHWM) of another live process, from /proc; ``field="VmRSS"`` for the current RSS."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def process_rss_mib(pid: int) -> float | None:
+    """Current RSS (VmRSS) of another live process."""
+    return process_peak_rss_mib(pid, "VmRSS")
 
 
 def dir_size_mib(path: Path) -> float:

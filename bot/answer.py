@@ -1,8 +1,9 @@
 """Answerers: passages -> a short cited answer.
 
 :class:`ExtractiveAnswerer` needs no language model: it quotes the words of the
-best passages that answer the question, each followed by its ``[n]`` marker,
-and says plainly when the corpus holds no answer.
+passages that answer the question, each followed by its ``[n]`` marker, grouped
+per document when several documents answer. Whether the question is answered at
+all is the judge's call (:mod:`bot.judge`), made before and after composing.
 """
 
 from __future__ import annotations
@@ -14,38 +15,28 @@ from dataclasses import dataclass, replace
 
 import prompts
 from bot.citations import Answer, Citation, Delta
-from bot.extract import (
-    Question,
-    best_span,
-    coverage,
-    intents,
-    lead_span,
-    open_terms,
-    pairs_held,
-    query_weights,
-    score_units,
-    states_date,
-    support,
-)
+from bot.compose import Quote, compose
+from bot.extract import Weight, best_span, lead_span, open_terms, query_weights, score_units, states, support
+from bot.judge import not_found
 from ingest.folding import fold
+from vectorstore.question import Question
 from vectorstore.retriever import Passage
-from vectorstore.text import QueryTerms
 
-Weight = Callable[[str], float]
+__all__ = ["Answerer", "ExtractiveAnswerer", "Weight", "not_found", "pieces", "stream_answer"]
 
 
 class Answerer(ABC):
     @abstractmethod
-    def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
-        """Answer ``query`` from ``passages`` (best first), citing them."""
+    def answer(self, question: Question, passages: list[Passage]) -> Answer:
+        """Answer ``question`` from ``passages`` (those the judge found answering, best first), citing them."""
 
-    def stream(self, query: QueryTerms, passages: list[Passage]) -> Iterator[Delta | Answer]:
+    def stream(self, question: Question, passages: list[Passage]) -> Iterator[Delta | Answer]:
         """The answer text in pieces, then the final :class:`Answer` (whose text they add up to).
 
         Answerers that generate text (a language model) yield as they go; this
         default computes the answer and hands it out a few words at a time.
         """
-        yield from stream_answer(self.answer(query, passages))
+        yield from stream_answer(self.answer(question, passages))
 
 
 def stream_answer(answer: Answer) -> Iterator[Delta | Answer]:
@@ -61,10 +52,6 @@ def pieces(text: str, words_per_piece: int = 3) -> Iterator[str]:
         yield "".join(tokens[i:i + words_per_piece])
 
 
-def not_found() -> Answer:
-    return Answer(prompts.load("not_found.txt"), False)
-
-
 @dataclass(frozen=True)
 class Choice:
     passage: Passage
@@ -72,61 +59,46 @@ class Choice:
     end: int
     support: float  # share of the question the quote (with its headings) answers
 
+    @property
+    def quote(self) -> str:
+        return self.passage.chunk.text[self.start:self.end].strip()
+
 
 DocumentPassages = Callable[[str], list[Passage]]
 HEADING_MATCH = 0.5  # a question naming this much of a section's heading is about that section
-MIN_PAIRS = 3  # a question of this many word pairs, none of them in any passage, is not answered
+EVIDENCE_INTENTS = ("when", "how_many")
 
 
 class ExtractiveAnswerer(Answerer):
     """Quotes passages. ``weight`` gives a term's IDF in the current index.
 
-    ``min_coverage``: the least share of the question's content weight the
-    best passage must hold for the question to count as answered (calibrated
-    on the dev set, see README). ``document_passages`` lists a document's
-    passages, used to quote a signature when the question asks who signed.
+    ``max_citations``: quotes from passages close to the best one; a question asking
+    when or how many also quotes, from each other document that states a date or a
+    figure, its best passage (up to ``max_documents``). ``document_passages`` lists a
+    document's passages, used to quote a signature and a section from its start.
     """
 
     def __init__(
         self,
         weight: Weight,
-        min_coverage: float = 0.6,
         max_citations: int = 3,
         consider: int = 5,
         document_passages: DocumentPassages | None = None,
+        max_documents: int = 4,
     ) -> None:
         self.weight = weight
-        self.min_coverage = min_coverage
         self.max_citations = max_citations
         self.consider = consider
         self.document_passages = document_passages
+        self.max_documents = max_documents
 
-    def confidence(self, query: QueryTerms, passages: list[Passage]) -> float:
-        question = Question.of(query, self.weight)
-        considered = passages[: self.consider]
-        pairs = sum("_" in t for t in question.weights)
-        if pairs >= MIN_PAIRS and not any(pairs_held(p, question.weights) for p in considered):
-            return 0.0
-        return max((coverage(p, question) for p in considered), default=0.0)
-
-    def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
-        if not passages or self.confidence(query, passages) < self.min_coverage:
-            return not_found()
-        wanted = intents(query.text)
-        if "signer" in wanted and (signed := self._signature(passages[0])):
+    def answer(self, question: Question, passages: list[Passage]) -> Answer:
+        if "signer" in question.intents and passages and (signed := self._signature(question, passages[0])):
             return signed
-        choices = self._choose(query, passages[: self.consider], wanted)
-        citations = tuple(
-            Citation(n, c.passage, c.passage.chunk.text[c.start:c.end].strip()) for n, c in enumerate(choices, 1)
-        )
-        template = prompts.load("answer_item.txt")
-        items = [
-            template.format(label=c.label, section=c.passage.chunk.section, quote=c.quote, n=c.n) for c in citations
-        ]
-        text = items[0] if len(items) == 1 else prompts.load("answer_intro.txt") + "\n\n" + "\n\n".join(items)
-        return Answer(text, True, citations)
+        choices = self._choose(question, passages[: self.consider])
+        return compose(question, [Quote(c.passage, c.quote) for c in choices if c.quote])
 
-    def _signature(self, top: Passage) -> Answer | None:
+    def _signature(self, question: Question, top: Passage) -> Answer | None:
         """"Who signed?": the signature block of the best-matching document."""
         doc = top.document
         if not doc.signer or self.document_passages is None:
@@ -138,30 +110,31 @@ class ExtractiveAnswerer(Answerer):
             quote = p.chunk.text[span[0]:span[1]]
             role = ", ".join(line.strip() for line in quote.splitlines()[:-1] if line.strip())
             citation = Citation(1, p, quote)
-            text = prompts.load("signer.txt").format(
+            text = prompts.load("signer.txt", question.language).format(
                 label=citation.label, title=doc.title, signer=doc.signer, role=role or "—", n=1
             )
             return Answer(text, True, (citation,))
         return None
 
-    def _choose(self, query: QueryTerms, passages: list[Passage], wanted: set[str]) -> list[Choice]:
-        weights = query_weights(query, self.weight)
+    def _choose(self, question: Question, passages: list[Passage]) -> list[Choice]:
+        weights = query_weights(question, self.weight)
+        wanted = question.intents
         scored = []
         for p in passages:
-            units = score_units(p, weights, wanted)
             about_section = p.chunk.kind == "body" and p.heading_match >= HEADING_MATCH
             open_words = [t for t in open_terms(p, weights) if "_" not in t]  # pairs vary with phrasing
             if about_section and ("duty" in wanted or not open_words):
                 p = self._section_start(p)
-                start, end, best = lead_span(score_units(p, weights, wanted))
+                start, end, _ = lead_span(score_units(p, weights, wanted))
             else:
-                start, end, best = best_span(units, p.chunk.text)
+                start, end, _ = best_span(score_units(p, weights, wanted), p.chunk.text)
             if end > start:
                 scored.append(Choice(p, start, end, support(p, start, end, weights)))
+        asked = [i for i in EVIDENCE_INTENTS if i in wanted]
+        if asked:  # asked when or how many: quote the passages that state it, if any do
+            scored = [c for c in scored if any(states(i, c.quote) for i in asked)] or scored
         if not scored:
             return []
-        if "date" in wanted:  # asked "when": quote the passages that state a date, if any do
-            scored = [c for c in scored if states_date(c.passage.chunk.text[c.start:c.end])] or scored
         top = scored[0]
         chosen = [top]
         for c in scored[1:]:
@@ -171,8 +144,21 @@ class ExtractiveAnswerer(Answerer):
             close = c.passage.score >= 0.5 * top.passage.score and c.support >= 0.85 * top.support
             if (near or close) and all(c.passage.chunk.id != x.passage.chunk.id for x in chosen):
                 chosen.append(c)
-        return chosen
+        return chosen + self._other_documents(scored, chosen, asked)
 
+    def _other_documents(self, scored: list[Choice], chosen: list[Choice], asked: list[str]) -> list[Choice]:
+        """For "when" or "how many": the best passage of each further document that states it."""
+        if not asked:
+            return []
+        docs = {c.passage.document.id for c in chosen}
+        extra = []
+        for c in scored:
+            if len(docs) >= self.max_documents:
+                break
+            if c.passage.document.id not in docs and any(states(i, c.quote) for i in asked):
+                docs.add(c.passage.document.id)
+                extra.append(c)
+        return extra
 
     def _section_start(self, passage: Passage) -> Passage:
         """The first passage of the same section: a section's duties are listed from its start."""

@@ -13,13 +13,18 @@ class Citation:
     n: int
     passage: Passage
     quote: str  # an exact substring of the passage text
+    more: tuple[str, ...] = ()  # further quotes from the same section
+
+    @property
+    def quotes(self) -> tuple[str, ...]:
+        return (self.quote, *self.more)
 
     def to_dict(self) -> dict[str, Any]:
         c, d = self.passage.chunk, self.passage.document
         return {
             "n": self.n, "chunk_id": c.id, "document_id": d.id, "source": d.source, "title": d.title,
             "doc_number": d.doc_number, "doc_type": d.doc_type, "date": d.date, "section": c.section,
-            "headings": list(c.headings), "page": c.page, "quote": self.quote,
+            "headings": list(c.headings), "page": c.page, "quote": self.quote, "quotes": list(self.quotes),
         }
 
     @property

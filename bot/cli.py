@@ -14,6 +14,7 @@ import click
 from bot.cli_channels import telegram as telegram_group
 from bot.cli_common import data_dir_option, settings_from
 from bot.cli_feedback import feedback as feedback_group
+from bot.cli_filters import build_filters, filter_options
 from bot.cli_tasks import agencies as agencies_command
 from bot.cli_tasks import deadlines as deadlines_command
 from bot.cli_zalo_bot import zalo_bot as zalo_bot_group
@@ -49,9 +50,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
 
     settings = settings_from(ctx, data_dir)
     indexer = build_indexer(settings)
-    removed = indexer.store.collect_garbage()
-    if removed:
-        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    _collect_garbage(indexer)
     counts: dict[str, int] = {}
     failed = False
     for missing in (p for p in paths if not p.exists()):
@@ -81,6 +80,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
                 failed = True
                 tqdm.write(f"LỖI          {path}: {result.reason}", file=sys.stderr)
             bar.update(1)
+    if counts.get("added") or counts.get("updated"):  # merge the lexical index now, not at a server's start
+        from vectorstore.lexical_sync import LexicalSync
+
+        LexicalSync(indexer.store).settle()
     summary = ", ".join(
         f"{counts[k]} {label}"
         for k, label in (("added", "thêm"), ("updated", "cập nhật"), ("unchanged", "không đổi"),
@@ -90,6 +93,34 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
     click.echo(f"Xong: {summary or 'không có tệp nào'}. Dữ liệu: {settings.data_dir}")
     if failed:
         ctx.exit(1)
+
+
+def _collect_garbage(indexer: Any) -> int | None:
+    """Delete what interrupted or failed ingests left; say so. None when the store refused."""
+    from vectorstore.write_guard import describe_write_error
+
+    try:
+        removed: int = indexer.collect_garbage()
+    except Exception as exc:  # e.g. a full disk: reads still work, the next run tries again
+        click.echo(f"LỖI          không dọn được dữ liệu còn sót: {describe_write_error(exc, indexer.data_dir)}",
+                   err=True)
+        return None
+    if removed:
+        click.echo(f"Đã dọn {removed} đoạn còn sót từ lần nạp bị gián đoạn.", err=True)
+    return removed
+
+
+@main.command()
+@data_dir_option
+@click.pass_context
+def gc(ctx: click.Context, data_dir: Path | None) -> None:
+    """Dọn các đoạn còn sót từ lần nạp bị gián đoạn hoặc lỗi (ví dụ khi ổ đĩa đầy)."""
+    from bot.wiring import build_indexer
+
+    removed = _collect_garbage(build_indexer(settings_from(ctx, data_dir)))
+    if removed is None:
+        ctx.exit(1)
+    click.echo(f"Xong: đã dọn {removed} đoạn.")
 
 
 @main.command("list")
@@ -128,16 +159,17 @@ def remove(ctx: click.Context, ref: str, data_dir: Path | None) -> None:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="In đúng đối tượng JSON của POST /api/chat.")
+@filter_options
 @data_dir_option
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None, filters: dict[str, Any]) -> None:
     """Trả lời một câu hỏi, kèm trích dẫn."""
     from bot.wiring import build_service
 
     if not question.strip():
         raise click.UsageError("Câu hỏi trống.")
     service = build_service(settings_from(ctx, data_dir))
-    answer = service.chat(question.strip())
+    answer = service.chat(question.strip(), filters=build_filters(filters, service.store.registry()))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -148,20 +180,68 @@ def ask(ctx: click.Context, question: str, as_json: bool, data_dir: Path | None)
 
 
 @main.command()
-@click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Cổng (mặc định 8000).")
+@click.argument("query")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Số đoạn trả về.")
+@click.option("--json", "as_json", is_flag=True, help="In đúng đối tượng JSON của POST /api/search.")
+@filter_options
 @data_dir_option
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None) -> None:
+def search(ctx: click.Context, query: str, k: int, as_json: bool, data_dir: Path | None,
+           filters: dict[str, Any]) -> None:
+    """Tìm các đoạn văn bản khớp nhất với câu hỏi."""
+    from bot.wiring import build_service
+
+    if not query.strip():
+        raise click.UsageError("Câu hỏi trống.")
+    service = build_service(settings_from(ctx, data_dir))
+    passages = service.search(query.strip(), k, build_filters(filters, service.store.registry()))
+    if as_json:
+        click.echo(json.dumps({"query": query.strip(), "results": [p.to_dict() for p in passages]},
+                              ensure_ascii=False, indent=2))
+        return
+    if not passages:
+        click.echo("Không tìm thấy đoạn nào.")
+    for i, p in enumerate(passages, start=1):
+        click.echo(f"[{i}] {p.document.label} · {p.chunk.section or '—'} ({p.score:.3f})\n    {p.chunk.text[:300]}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Cổng (mặc định 8000).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Số tiến trình phục vụ (cùng thư mục dữ liệu hoặc cùng máy chủ Chroma).")
+@data_dir_option
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, data_dir: Path | None) -> None:
     """Chạy máy chủ HTTP: trang hỏi đáp tại /, API dưới /api."""
     import uvicorn
 
-    from bot.api import create_app
-    from bot.wiring import build_service
+    from vectorstore.chroma_server import ChromaServer
 
     settings = settings_from(ctx, data_dir)
-    app = create_app(build_service(settings), settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    # SIGTERM/SIGINT: stop accepting, give requests in flight shutdown_timeout seconds, then cancel them
+    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info",
+             "timeout_graceful_shutdown": settings.shutdown_timeout}
+    sidecar = None
+    if not settings.chroma_url:  # embedded Chroma is single-process: serve the directory's store
+        sidecar = ChromaServer(settings.data_dir)
+        settings = settings.model_copy(update={"chroma_url": sidecar.start()})
+        os.environ["CHIDAO_CHROMA_URL"] = settings.chroma_url or ""
+    try:
+        if workers == 1:
+            from bot.api import create_app
+            from bot.wiring import build_service
+
+            uvicorn.run(create_app(build_service(settings), settings), **where)
+            return
+        # Each worker is a process of its own, built from the environment: hand it the data directory,
+        # and share the cores between the workers' embedders instead of each taking them all.
+        os.environ["CHIDAO_DATA_DIR"] = str(settings.data_dir)
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+        uvicorn.run("bot.api:app_from_environment", factory=True, workers=workers, **where)
+    finally:
+        if sidecar is not None:
+            sidecar.stop()
 
 
 @main.command("eval")

@@ -25,7 +25,7 @@ from importlib import resources
 
 from ingest.agencies import AgencyRegistry, match_words
 from ingest.folding import fold_chars
-from vectorstore.text import FUNCTION_WORDS, default_lexicon, words
+from vectorstore.text import default_lexicon, words
 
 THRESHOLD = 0.44  # least share of a sentence's word pairs its passages must hold (benchmarks/grounding.py)
 
@@ -148,13 +148,13 @@ def canonical_words(text: str) -> list[str]:
 
 def content_pairs(seq: list[str]) -> set[str]:
     """Adjacent word pairs that carry content: not digits, not two function words, not framing."""
-    skip = FUNCTION_WORDS | answer_words()
+    skip = default_lexicon().function_words | answer_words()
     kept = [w for w in seq if not w.isdigit()]
     return {f"{a}_{b}" for a, b in zip(kept, kept[1:]) if not (a in skip and b in skip)}
 
 
 def content_words(seq: list[str]) -> set[str]:
-    skip = FUNCTION_WORDS | answer_words()
+    skip = default_lexicon().function_words | answer_words()
     return {w for w in seq if not w.isdigit() and w not in skip}
 
 

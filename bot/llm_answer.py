@@ -35,11 +35,12 @@ import prompts
 from bot.answer import Answerer, ExtractiveAnswerer, Weight, not_found, pieces
 from bot.background_loop import BackgroundLoop, background_loop
 from bot.citations import Answer, Citation, Delta
-from bot.extract import best_span, intents, query_weights, score_units
+from bot.extract import best_span, query_weights, score_units
 from bot.llm_chain import answer_variables, chat_prompt, draft_chain, evidence_texts, retrieval
 from bot.llm_verify import NotGrounded, SentenceChecker
+from vectorstore.question import Question
 from vectorstore.retriever import Passage
-from vectorstore.text import FUNCTION_WORDS, QueryTerms, with_pairs, words
+from vectorstore.text import default_lexicon, with_pairs, words
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -88,24 +89,24 @@ class LLMAnswerer(Answerer):
 
     # -- the prompt -------------------------------------------------------------
 
-    def messages(self, question: QueryTerms, passages: Sequence[Passage]) -> list[BaseMessage]:
+    def messages(self, question: Question, passages: Sequence[Passage]) -> list[BaseMessage]:
         """System prompt (fixed) and one user message holding the delimited passages and the question."""
         variables = answer_variables({"question": question, "passages": list(passages)})
         return chat_prompt("llm_answer.yaml").invoke(variables).to_messages()
 
     # -- answering ----------------------------------------------------------------
 
-    def answer(self, query: QueryTerms, passages: list[Passage]) -> Answer:
+    def answer(self, query: Question, passages: list[Passage]) -> Answer:
         """The verified answer (one request to the model, not streamed)."""
         if not passages:
-            return not_found()
+            return not_found(query.language)
         return self.chain.invoke({"question": query, "passages": passages})
 
-    def stream(self, query: QueryTerms, passages: list[Passage]) -> Iterator[Delta | Answer]:
+    def stream(self, query: Question, passages: list[Passage]) -> Iterator[Delta | Answer]:
         """:meth:`astream` for synchronous callers (the CLI, the channels)."""
         return self.loop.iterate(lambda: self._events(query, passages))
 
-    def astream(self, query: QueryTerms, passages: list[Passage]) -> AsyncIterator[Delta | Answer]:
+    def astream(self, query: Question, passages: list[Passage]) -> AsyncIterator[Delta | Answer]:
         """Verified sentences as :class:`Delta` pieces, then the final :class:`Answer`.
 
         Runs on the model loop whatever loop the caller is on; a caller that stops reading
@@ -113,9 +114,9 @@ class LLMAnswerer(Answerer):
         """
         return self.loop.aiterate(lambda: self._events(query, passages))
 
-    async def _events(self, query: QueryTerms, passages: list[Passage]) -> AsyncIterator[Delta | Answer]:
+    async def _events(self, query: Question, passages: list[Passage]) -> AsyncIterator[Delta | Answer]:
         if not passages:
-            for event in _spoken(not_found()):
+            for event in _spoken(not_found(query.language)):
                 yield event
             return
         request = {"question": query, "passages": passages}
@@ -178,14 +179,14 @@ class LLMAnswerer(Answerer):
         answer = self.fallback.answer(request["question"], passages)
         return replace(answer, mode="extractive", note=prompts.load(note))
 
-    def quote(self, query: QueryTerms, passage: Passage, claim: str) -> str:
+    def quote(self, query: Question, passage: Passage, claim: str) -> str:
         """Exact text of ``passage`` that best supports ``claim`` (the sentences citing it)."""
         weights = query_weights(query, self.weight)
         for term in with_pairs(words(claim)):
-            if term not in FUNCTION_WORDS and term not in weights:
+            if term not in default_lexicon().function_words and term not in weights:
                 weights[term] = self.weight(term)
         text = passage.chunk.text
-        start, end, _ = best_span(score_units(passage, weights, intents(query.text)), text)
+        start, end, _ = best_span(score_units(passage, weights, query.intents), text)
         return text[start:end].strip() or text.strip()
 
 

@@ -98,7 +98,7 @@ ANSWER_PROMPT = "llm_answer.yaml"
 
 
 def answer_variables(request: dict[str, Any]) -> dict[str, str]:
-    """The prompt's variables for ``{"question": QueryTerms, "passages": [Passage]}``."""
+    """The prompt's variables for ``{"question": Question, "passages": [Passage]}``."""
     tag = delimiter("doan")
     template = prompts.load(prompt_spec(ANSWER_PROMPT)["passage_file"])
     return {"tag": tag, "passages": passages_block(request["passages"], tag, template),

@@ -10,8 +10,11 @@ import prompts
 from bot.answer import Answerer, stream_answer
 from bot.citations import Answer, Delta
 from bot.contextualize import Contextualizer, RuleContextualizer
+from bot.judge import Judge, not_found
 from bot.task_answer import TaskAnswerer
+from vectorstore.filters import Filters
 from vectorstore.indexer import Indexer, IngestResult
+from vectorstore.question import Question
 from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
@@ -24,12 +27,18 @@ class Turn:
     content: str
 
 
+def admitted(answer: Answer, filters: Filters | None) -> bool:
+    """Whether every citation of ``answer`` comes from a document ``filters`` admit."""
+    return not filters or all(filters.admits(c.passage.document) for c in answer.citations)
+
+
 class ChatService:
     def __init__(
         self,
         store: Store,
         retriever: HybridRetriever,
         answerer: Answerer,
+        judge: Judge,
         indexer: Indexer | None = None,
         answer_k: int = 6,
         contextualizer: Contextualizer | None = None,
@@ -38,6 +47,7 @@ class ChatService:
         self.store = store
         self.retriever = retriever
         self.answerer = answerer
+        self.judge = judge
         self.indexer = indexer
         self.answer_k = answer_k
         self.contextualizer = contextualizer or RuleContextualizer()
@@ -49,28 +59,52 @@ class ChatService:
         self.retriever.embedder.embed_query("khởi động")
         self.retriever.lexical_index()
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        return self.retriever.search(query, k)
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        """The best ``k`` passages; with ``filters``, only from the documents they admit."""
+        return self.retriever.search(query, k, filters)
 
-    def chat(self, message: str, history: Sequence[Turn] = ()) -> Answer:
-        events = list(self.chat_stream(message, history))
+    def chat(self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+        events = list(self.chat_stream(message, history, filters))
         answer = events[-1]
         assert isinstance(answer, Answer)
         return answer
 
-    def chat_stream(self, message: str, history: Sequence[Turn] = ()) -> Iterator[Delta | Answer]:
-        """Answer pieces as they are ready, then the final :class:`Answer`."""
-        if not self.store.registry():
-            yield Answer(prompts.load("no_documents.txt"), False)
-            return
+    def chat_stream(
+        self, message: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Iterator[Delta | Answer]:
+        """Answer pieces as they are ready, then the final :class:`Answer` (authoritative; with
+        ``filters``, drawn only from the documents they admit).
+
+        The question is read once; the judge decides before composing whether the
+        passages found answer it, and after composing whether the answer cites them.
+        """
         if history:  # a follow-up ("Còn Sở Y tế thì sao?") becomes a standalone question
             message = self.contextualizer.rewrite(message, history)
-        query = self.retriever.analyse(message)
-        passages = self.retriever.search_terms(query, self.answer_k)
-        if self.task_answerer and (listed := self.task_answerer.answer(query, passages)):
-            yield from stream_answer(listed)  # "what is X assigned / due": from the task list
+        question = self.retriever.analyse(message)
+        passages = self.retriever.search_terms(question, self.answer_k, filters) if self.store.registry() else []
+        verdict = self.judge.assess(question, passages)
+        if not verdict.answerable:
+            yield from stream_answer(self._refusal(question))
             return
-        yield from self.answerer.stream(query, passages)
+        answering = list(verdict.passages)
+        listed = self.task_answerer.answer(question, answering) if self.task_answerer else None
+        if listed and admitted(listed, filters):
+            accepted = self.judge.accept(question, listed, verdict)  # "what is X assigned / due"
+            if accepted.answered:
+                yield from stream_answer(accepted)
+                return
+        for event in self.answerer.stream(question, answering):
+            yield self.judge.accept(question, event, verdict) if isinstance(event, Answer) else event
+
+    def _refusal(self, question: Question) -> Answer:
+        if not self.store.registry():
+            return Answer(prompts.load("no_documents.txt", question.language), False)
+        return not_found(question.language)
+
+    def refresh(self) -> None:
+        """Take in documents other processes added or removed (the server calls this twice a second)."""
+        self.retriever.lexical_index()
+        self.tasks.views()
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,8 +31,13 @@ class Settings(BaseSettings):
     read_key: str | None = Field(default=None, validation_alias=_env("CHIDAO_READ_KEY"))
 
     # retrieval
-    embedder: str = Field(default="e5", validation_alias=_env("CHIDAO_EMBEDDER"))
+    embedder: str = Field(default="e5-torch", validation_alias=_env("CHIDAO_EMBEDDER"))
     embedding_model: str | None = Field(default=None, validation_alias=_env("CHIDAO_EMBEDDING_MODEL"))
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", validation_alias=_env("CHIDAO_DEVICE"))
+    # where the bundled e5 is exported once; None: $XDG_CACHE_HOME/chidao/models (~/.cache/chidao/models)
+    model_dir: Path | None = Field(default=None, validation_alias=_env("CHIDAO_MODEL_DIR"))
+    # passage vectors kept by text: "" = DATA_DIR/embed-cache.sqlite3, "off" = none, else a file to share
+    embed_cache: str = Field(default="", validation_alias=_env("CHIDAO_EMBED_CACHE"))
     chroma_url: str | None = Field(default=None, validation_alias=_env("CHIDAO_CHROMA_URL"))
     chunk_tokens: int = Field(default=400, ge=64, le=420, validation_alias=_env("CHIDAO_CHUNK_TOKENS"))
     fusion: str = Field(default="score", validation_alias=_env("CHIDAO_FUSION"))
@@ -45,6 +51,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=_env("CHIDAO_HOST"))
     port: int = Field(default=8000, validation_alias=_env("CHIDAO_PORT"))
     upload_limit_mb: float = Field(default=25.0, gt=0, validation_alias=_env("CHIDAO_UPLOAD_LIMIT_MB"))
+    rate_limit: int = Field(default=60, ge=0, validation_alias=_env("CHIDAO_RATE_LIMIT"))
+    api_docs: bool = Field(default=True, validation_alias=_env("CHIDAO_API_DOCS"))
+    shutdown_timeout: float = Field(default=3.0, gt=0, le=60, validation_alias=_env("CHIDAO_SHUTDOWN_TIMEOUT"))
     cors_origins: str = Field(default="", validation_alias=_env("CHIDAO_CORS_ORIGINS"))
     sse_keepalive: float = Field(default=15.0, gt=0, validation_alias=_env("CHIDAO_SSE_KEEPALIVE"))
 
@@ -76,6 +85,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("LLM_TIMEOUT"))
     llm_max_tokens: int = Field(default=800, ge=16, le=32768, validation_alias=_env("LLM_MAX_TOKENS"))
     llm_temperature: float = Field(default=0.1, ge=0, le=2, validation_alias=_env("LLM_TEMPERATURE"))
+
+    @property
+    def embed_cache_path(self) -> Path | None:
+        value = self.embed_cache.strip()
+        if value.lower() in ("off", "none", "0", "false"):
+            return None
+        return Path(value).expanduser() if value else self.data_dir / "embed-cache.sqlite3"
 
     @property
     def upload_limit_bytes(self) -> int:

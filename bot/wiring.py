@@ -8,29 +8,42 @@ from typing import TYPE_CHECKING
 from bot.answer import Answerer, ExtractiveAnswerer
 from bot.contextualize import Contextualizer, RuleContextualizer
 from bot.contextualize_llm import LLMContextualizer
+from bot.judge import Judge
 from bot.service import ChatService
 from bot.settings import Settings
 from bot.task_answer import TaskAnswerer
+from ingest.agencies import AgencyRegistry
+from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import Embedder, build_embedder
 from vectorstore.fusion import ReciprocalRankFusion, ScoreFusion, build_fusion
 from vectorstore.indexer import Indexer
-from vectorstore.retriever import HybridRetriever, LangChainRetriever
+from vectorstore.retriever import HybridRetriever, LangChainRetriever, Passage
 from vectorstore.store import Store
 from vectorstore.task_index import TaskIndex
+from vectorstore.text import load_lexicon
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
 
+def build_configured_embedder(settings: Settings, cache: bool = True) -> Embedder:
+    """The embedder the settings name, behind the passage cache unless that is off."""
+    embedder = build_embedder(
+        settings.embedder, settings.embedding_model, device=settings.device, model_dir=settings.model_dir
+    )
+    path = settings.embed_cache_path if cache else None
+    return CachedEmbedder(embedder, path) if path is not None else embedder
+
+
 def build_store(settings: Settings, embedder: Embedder | None = None) -> Store:
-    embedder = embedder or build_embedder(settings.embedder, settings.embedding_model)
+    embedder = embedder or build_configured_embedder(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Store.open(settings.data_dir, embedder, settings.chroma_url)
 
 
 def build_indexer(settings: Settings, store: Store | None = None) -> Indexer:
     store = store or build_store(settings)
-    return Indexer(store, store.embedder, settings.chunk_tokens)
+    return Indexer(store, store.embedder, settings.chunk_tokens, data_dir=settings.data_dir)
 
 
 def build_service(settings: Settings, store: Store | None = None) -> ChatService:
@@ -41,19 +54,28 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
         fusion = ReciprocalRankFusion()
     else:
         fusion = build_fusion(settings.fusion)
+    registry = AgencyRegistry.default()
+    lexicon = load_lexicon(registry)
     retriever = HybridRetriever(
-        store, store.embedder, settings.data_dir, fusion, heading_weight=settings.heading_weight
+        store, store.embedder, fusion, lexicon=lexicon, heading_weight=settings.heading_weight
     )
-    answerer = ExtractiveAnswerer(
-        answerer_weight(retriever),
-        settings.min_coverage,
-        document_passages=retriever.document_passages,
-    )
+    weight = answerer_weight(retriever)
+    judge = Judge(weight, lexicon, settings.min_coverage, section_text=section_text(retriever))
+    answerer = ExtractiveAnswerer(weight, document_passages=retriever.document_passages)
     answerer, contextualizer = with_language_model(settings, answerer, LangChainRetriever(retriever=retriever))
-    tasks = TaskAnswerer(TaskIndex(store), answerer_weight(retriever))
+    tasks = TaskAnswerer(TaskIndex(store, registry), judge)
     return ChatService(
-        store, retriever, answerer, build_indexer(settings, store), contextualizer=contextualizer, task_answerer=tasks
+        store, retriever, answerer, judge, build_indexer(settings, store), contextualizer=contextualizer,
+        task_answerer=tasks,
     )
+
+
+def section_text(retriever: HybridRetriever) -> Callable[[Passage], str]:
+    """The text of a passage's whole section (its passages joined)."""
+    def text(passage: Passage) -> str:
+        return "\n".join(p.chunk.text for p in retriever.document_passages(passage.document.id)
+                         if p.chunk.section == passage.chunk.section)
+    return text
 
 
 def answerer_weight(retriever: HybridRetriever) -> Callable[[str], float]:

@@ -107,7 +107,11 @@ class AgencyRegistry:
 
     def find(self, text: str) -> list[Mention]:
         """Agencies named in ``text``, longest name first, without overlaps, in reading order."""
-        seq = match_words(text)
+        return self.find_words(folded_words(text))
+
+    def find_words(self, folded: list[str]) -> list[Mention]:
+        """:meth:`find` on words already folded (offsets are indexes into ``folded``)."""
+        seq = ["so" if w in _OCR_SO else w for w in folded]
         found: list[Mention] = []
         i = 0
         while i < len(seq):

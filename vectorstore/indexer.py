@@ -1,7 +1,9 @@
 """Files -> parsed documents -> embedded chunks in the store.
 
 Re-ingesting an unchanged file does nothing; a changed file replaces its old
-version; a file that cannot be parsed is reported and nothing is touched.
+version; a file that cannot be parsed is reported and nothing is touched. A write
+the store refuses (a full disk) is reported too: the previous version stays live,
+and what the failed write left behind is collected by the next ingest.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from ingest.chunker import chunk_document
+from ingest.labels import clean_label
 from ingest.loaders import LoadError, MissingDependency, supported_suffixes
 from ingest.models import SECTION_SEPARATOR, ParsedDocument
 from ingest.pipeline import parse_bytes
 from ingest.tasks import TaskExtractor
-from vectorstore.embeddings import Embedder
+from vectorstore.embeddings import Embedder, length_batches
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask, embedding_text
 from vectorstore.store import Store
+from vectorstore.write_guard import IngestLock, describe_write_error
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +90,30 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
             yield path, "không tìm thấy tệp hoặc thư mục"
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed, chunked and embedded version of a document, ready to write."""
+
+    record: DocumentRecord
+    chunks: list[StoredChunk]
+    vectors: np.ndarray
+    tasks: list[StoredTask]
+    text: str
+
+
 class Indexer:
     def __init__(
-        self, store: Store, embedder: Embedder, chunk_tokens: int = 400, tasks: TaskExtractor | None = None
+        self, store: Store, embedder: Embedder, chunk_tokens: int = 400, tasks: TaskExtractor | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.tasks = tasks or TaskExtractor()
+        self.data_dir = data_dir
+        self.lock = IngestLock(data_dir / ".ingest.lock" if data_dir else None)
+        # What a killed or failed ingest left behind is collected before this indexer's first write.
+        self._needs_gc = True
 
     def ingest_file(self, path: Path, progress: Progress | None = None) -> IngestResult:
         try:
@@ -103,11 +123,31 @@ class Indexer:
         return self.ingest_bytes(data, path.name, progress)
 
     def ingest_bytes(self, data: bytes, source: str, progress: Progress | None = None) -> IngestResult:
+        source = clean_label(source) or "tai-lieu"
         doc_id = document_id(source)
         version = content_version(data)
         current = self.store.document(doc_id)
         if current is not None and current.version == version:
             return IngestResult(source, "unchanged", doc_id, current.chunk_count)
+        prepared = self._prepare(data, source, doc_id, version, progress)
+        if isinstance(prepared, IngestResult):
+            return prepared
+        with self.lock.hold():  # one writer: the status below is decided against the latest commit
+            self._collect_if_needed()
+            current = self.store.document(doc_id)
+            if current is not None and current.version == version:
+                return IngestResult(source, "unchanged", doc_id, current.chunk_count)
+            status = "updated" if current is not None else "added"
+            try:
+                self._write(prepared)
+            except Exception as exc:  # a full disk, a store that went away: keep the previous version
+                return self._write_failed(prepared, status, exc)
+        log.info("%s %s (%d chunks)", status, source, len(prepared.chunks))
+        return IngestResult(source, status, doc_id, len(prepared.chunks))
+
+    def _prepare(
+        self, data: bytes, source: str, doc_id: str, version: str, progress: Progress | None
+    ) -> Prepared | IngestResult:
         try:
             parsed = parse_bytes(data, source)
         except MissingDependency as exc:
@@ -121,26 +161,63 @@ class Indexer:
         tasks = self._tasks(parsed, chunks)
         texts = [embedding_text(c, record, self.embedder.count_tokens, self.embedder.max_tokens) for c in chunks]
         vectors = self._embed(texts, progress)
-        self.store.put_chunks(record, chunks, vectors)
-        self.store.put_tasks(tasks)
-        self.store.commit(record, parsed.text)
-        status = "updated" if current is not None else "added"
-        log.info("%s %s (%d chunks)", status, source, len(chunks))
-        return IngestResult(source, status, doc_id, len(chunks))
+        return Prepared(record, chunks, vectors, tasks, parsed.text)
+
+    def _write(self, prepared: Prepared) -> None:
+        """Chunks, tasks and lexical rows first, then the registry flip that makes them live (and drops
+        the other versions: see :class:`Store`). Killed before the flip, the old version stays live."""
+        self.store.put_chunks(prepared.record, prepared.chunks, prepared.vectors)
+        self.store.put_tasks(prepared.tasks)
+        self.store.put_lexical(prepared.record, prepared.chunks)
+        self.store.commit(prepared.record, prepared.text)
+
+    def _write_failed(self, prepared: Prepared, status: str, exc: Exception) -> IngestResult:
+        record = prepared.record
+        log.error("writing %s to the store failed: %s", record.source, exc, exc_info=True)
+        self._needs_gc = True
+        try:
+            live = self.store.document(record.id)
+        except Exception:
+            live = None
+        if live is not None and live.version == record.version:  # committed; only the clean-up failed
+            return IngestResult(record.source, status, record.id, len(prepared.chunks))
+        self._collect_if_needed()
+        return IngestResult(record.source, "failed", record.id, reason=describe_write_error(exc, self.data_dir),
+                            server_fault=True)
+
+    def _collect_if_needed(self) -> None:
+        """Delete what an earlier failed write left behind (the caller holds the lock)."""
+        if not self._needs_gc:
+            return
+        try:
+            removed = self.store.collect_garbage()
+        except Exception as exc:  # still full: the next ingest tries again
+            log.warning("could not collect the chunks a failed write left: %s", exc)
+            return
+        self._needs_gc = False
+        log.info("collected %d chunks left by a failed write", removed)
+
+    def collect_garbage(self) -> int:
+        """Delete chunks and tasks no live version names; waits for any ingest writing now."""
+        with self.lock.hold():
+            removed = self.store.collect_garbage()
+            self._needs_gc = False
+            return removed
 
     def remove(self, ref: str) -> str | None:
         """Remove a document by id, file name or path; return its id, or None if unknown."""
-        registry = self.store.registry()
-        name = PurePath(ref).name
-        for doc_id in (ref, document_id(name)):
-            if doc_id in registry:
-                self.store.remove(doc_id)
-                return doc_id
-        for doc in registry.values():
-            if doc.source == name:
-                self.store.remove(doc.id)
-                return doc.id
-        return None
+        with self.lock.hold():
+            registry = self.store.registry()
+            name = PurePath(ref).name
+            for doc_id in (ref, document_id(name)):
+                if doc_id in registry:
+                    self.store.remove(doc_id)
+                    return doc_id
+            for doc in registry.values():
+                if doc.source == name:
+                    self.store.remove(doc.id)
+                    return doc.id
+            return None
 
     def _records(
         self, parsed: ParsedDocument, doc_id: str, version: str, size: int
@@ -189,10 +266,14 @@ class Indexer:
         return stored
 
     def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        vectors = []
-        for start in range(0, len(texts), 8):
-            batch = texts[start:start + 8]
-            vectors.append(self.embedder.embed_documents(batch))
+        """Embed in batches of similar length (as many as the embedder takes at once), reporting each."""
+        vectors = np.zeros((len(texts), 1), dtype=np.float32)
+        batches = length_batches([len(t) for t in texts], max(1, self.embedder.batch_size), max_tokens=1 << 62)
+        for number, batch in enumerate(batches):
+            part = self.embedder.embed_documents([texts[i] for i in batch])
+            if number == 0:
+                vectors = np.zeros((len(texts), part.shape[1]), dtype=np.float32)
+            vectors[batch] = part
             if progress:
                 progress(len(batch), len(texts))
-        return np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        return vectors

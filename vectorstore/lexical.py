@@ -1,82 +1,139 @@
-"""BM25 over accent-folded syllables and syllable pairs (bm25s).
+"""BM25 over accent-folded syllables and syllable pairs, computed at query time.
 
-The index is derived from what the store holds and cached on disk under the
-store's fingerprint, so Chroma stays the one source of truth: when the set of
-live documents changes, the next search rebuilds it.
+A :class:`LexicalIndex` is an immutable view: a few postings segments (see
+``lexical_segments``) and which of their document versions are live. Scores are
+Lucene's BM25 (k1 1.2, b 0.75, the formula bm25s uses), with the corpus
+statistics — passage count, average length, document frequencies — taken over
+the live passages only, so adding or removing a document never requires
+re-scoring the others. ``LexicalSync`` builds a new view when the registry or
+the segments change.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-import shutil
+import threading
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable, Collection, Sequence
 
-import bm25s
 import numpy as np
 
-log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+from vectorstore.lexical_segments import DocKey, Segment
+
+K1, B = 1.2, 0.75
+TermIds = Callable[[Sequence[str]], dict[str, int]]
 
 
 class LexicalIndex:
-    def __init__(self, ids: list[str], bm25: bm25s.BM25 | None, df: dict[str, int]) -> None:
-        self.ids = ids
-        self._bm25 = bm25
-        self.df = df
-
-    @classmethod
-    def build(cls, ids: list[str], term_lists: list[list[str]]) -> LexicalIndex:
-        if not ids:
-            return cls([], None, {})
-        bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        bm25.index(term_lists, show_progress=False)
-        df: Counter[str] = Counter()
-        for terms in term_lists:
-            df.update(set(terms))
-        return cls(ids, bm25, dict(df))
+    def __init__(self, segments: Sequence[Segment], live: Collection[DocKey], term_ids: TermIds) -> None:
+        self.segments = tuple(segments)
+        self._term_ids = term_ids
+        self.offsets = np.cumsum([0] + [s.n_rows for s in self.segments]).astype(np.int64)
+        total = int(self.offsets[-1])
+        self.lengths = np.concatenate([np.asarray(s.lengths, dtype=np.float32) for s in self.segments]) \
+            if self.segments else np.zeros(0, dtype=np.float32)
+        self.live = np.zeros(total, dtype=bool)
+        self.row_doc = np.full(total, -1, dtype=np.int32)
+        self.keys: set[DocKey] = set()
+        doc_index: dict[str, int] = {}
+        for offset, seg in zip(self.offsets, self.segments):
+            for span in seg.spans:
+                first = int(offset) + span.first
+                self.row_doc[first:first + span.count] = doc_index.setdefault(span.doc_id, len(doc_index))
+                if span.key in live and span.key not in self.keys:  # a version held twice counts once
+                    self.live[first:first + span.count] = True
+                self.keys.add(span.key)
+        self.doc_ids = list(doc_index)
+        self.size = int(self.live.sum())
+        self.avgdl = float(self.lengths[self.live].mean()) if self.size else 1.0
+        self.norm = (K1 * (1 - B + B * self.lengths / self.avgdl)).astype(np.float32)
+        self._idf: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.size
+
+    @property
+    def dead_rows(self) -> int:
+        return len(self.live) - self.size
+
+    # -- statistics -------------------------------------------------------------------
+
+    def _postings(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(query term index, view row, tf) of every posting of the term ids ``ids``, dead rows included."""
+        parts = [
+            (i, rows if offset == 0 else rows + np.int32(offset), tfs)
+            for offset, seg in zip(self.offsets, self.segments) for i, rows, tfs in seg.postings(ids)
+        ]
+        if not parts:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+        which = np.repeat(np.array([p[0] for p in parts], dtype=np.int32), [len(p[1]) for p in parts])
+        rows = np.concatenate([p[1] for p in parts])
+        tfs = np.concatenate([p[2] for p in parts]).astype(np.float32)
+        return which, rows, tfs
+
+    def _idf_of(self, df: np.ndarray) -> np.ndarray:
+        n = self.size
+        return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def idf(self, term: str) -> float:
-        n = len(self.ids)
-        df = self.df.get(term, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        """Lucene's IDF of ``term`` over the live passages (0 documents hold it: the highest)."""
+        with self._lock:
+            if term in self._idf:
+                return self._idf[term]
+        term_id = self._term_ids([term]).get(term)
+        df = 0
+        if term_id is not None:
+            _, rows, _ = self._postings(np.array([term_id], dtype=np.int32))
+            df = int(self.live[rows].sum())
+        value = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        with self._lock:
+            if len(self._idf) > 100_000:
+                self._idf.clear()
+            self._idf[term] = value
+        return value
 
-    def scores(self, terms: list[str]) -> np.ndarray:
-        known = [t for t in terms if t in self.df]
-        if self._bm25 is None or not known:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+    # -- search --------------------------------------------------------------------------
 
-    def search(self, terms: list[str], k: int) -> list[tuple[str, float]]:
+    def allowed_rows(self, documents: Collection[str]) -> np.ndarray:
+        """A row mask: the rows of the given document ids."""
+        doc_mask = np.fromiter((d in documents for d in self.doc_ids), dtype=bool, count=len(self.doc_ids))
+        return np.append(doc_mask, False)[self.row_doc]  # row_doc -1 (no document) -> False
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 of every view row for ``terms`` (a term given twice counts twice); dead rows score 0."""
+        counts = Counter(terms)
+        ids = self._term_ids(list(counts))
+        scores = np.zeros(len(self.live), dtype=np.float64)
+        if not ids or not self.size:
+            return scores
+        known = sorted(ids, key=ids.__getitem__)
+        term_ids = np.array([ids[t] for t in known], dtype=np.int32)
+        weights = np.array([counts[t] for t in known], dtype=np.float64)
+        which, rows, tfs = self._postings(term_ids)
+        if not len(rows):
+            return scores
+        df = np.bincount(which, weights=self.live[rows], minlength=len(term_ids))
+        contrib = (weights * self._idf_of(df)).astype(np.float32)[which] * (tfs / (tfs + self.norm[rows]))
+        scores = np.bincount(rows, weights=contrib, minlength=len(self.live))
+        scores[~self.live] = 0.0
+        return scores
+
+    def search(
+        self, terms: Sequence[str], k: int, documents: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best live passages for ``terms`` as (chunk id, score), optionally only those of
+        ``documents`` (the filter applies before the top ``k`` is taken)."""
         scores = self.scores(terms)
-        if not len(scores):
-            return []
+        if documents is not None:
+            scores[~self.allowed_rows(documents)] = 0.0
         k = min(k, len(scores))
+        if k <= 0:
+            return []
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        hits = [(self.chunk_id(int(i)), float(scores[i])) for i in top if scores[i] > 0]
+        return sorted(hits, key=lambda h: (-h[1], h[0]))
 
-    def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp / "bm25"))
-        (tmp / "meta.json").write_text(json.dumps({"ids": self.ids, "df": self.df}), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-
-    @classmethod
-    def load(cls, folder: Path) -> LexicalIndex | None:
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            bm25 = bm25s.BM25.load(str(folder / "bm25")) if meta["ids"] else None
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("lexical cache at %s unusable (%s); rebuilding", folder, exc)
-            return None
-        return cls(meta["ids"], bm25, meta["df"])
+    def chunk_id(self, row: int) -> str:
+        seg = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        return self.segments[seg].chunk_ids[row - int(self.offsets[seg])]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,13 +18,18 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from vectorstore.embeddings import Embedder
+from vectorstore.filters import Filters
 from vectorstore.fusion import Fusion, ScoreFusion
 from vectorstore.lexical import LexicalIndex
-from vectorstore.records import DocumentRecord, StoredChunk, index_text
+from vectorstore.lexical_sync import LexicalSync
+from vectorstore.question import Question, read_question
+from vectorstore.records import DocumentRecord, StoredChunk
 from vectorstore.store import Store
-from vectorstore.text import Lexicon, QueryTerms, analyse_query, default_lexicon, names_place, passage_terms
+from vectorstore.text import Lexicon, default_lexicon, names_place, passage_terms
 
 log = logging.getLogger(__name__)
+
+CHUNK_CACHE = 20_000
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,13 @@ class Passage:
             "chunk_id": c.id, "document_id": d.id, "source": d.source, "title": d.title,
             "doc_number": d.doc_number, "doc_type": d.doc_type, "date": d.date, "section": c.section,
             "headings": list(c.headings), "page": c.page, "text": c.text, "score": round(self.score, 4),
+            "lexical_rank": self.lexical_rank, "dense_rank": self.dense_rank,
         }
 
 
 class Retriever(ABC):
     @abstractmethod
-    def search(self, query: str, k: int = 5) -> list[Passage]:
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         """The ``k`` passages that best answer ``query``, best first."""
 
 
@@ -57,7 +63,6 @@ class HybridRetriever(Retriever):
         self,
         store: Store,
         embedder: Embedder,
-        cache_dir: Path,
         fusion: Fusion | None = None,
         lexicon: Lexicon | None = None,
         candidates: int = 30,
@@ -66,71 +71,60 @@ class HybridRetriever(Retriever):
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.cache_dir = Path(cache_dir)
         self.fusion = fusion or ScoreFusion()
         self.lexicon = lexicon or default_lexicon()
         self.candidates = candidates
         self.heading_weight = heading_weight
         self.place_weight = place_weight
-        self._lexical: LexicalIndex | None = None
-        self._lexical_key = ""
-        self._chunks: dict[str, StoredChunk] = {}
+        self.lexical = LexicalSync(store)
+        self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # recently used, by id (immutable)
         self._lock = threading.Lock()
 
-    # -- lexical index, rebuilt when the store's documents change ----------
-
     def lexical_index(self) -> LexicalIndex:
-        key = self.store.fingerprint()
+        """The lexical view of the live documents (updated one document version at a time)."""
+        return self.lexical.index()
+
+    def chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """Chunks by id, from a small cache or Chroma (a chunk id names one immutable version)."""
         with self._lock:
-            if self._lexical is None or key != self._lexical_key:
-                self._lexical, self._chunks = self._load_or_build(key)
-                self._lexical_key = key
-            return self._lexical
-
-    def _load_or_build(self, key: str) -> tuple[LexicalIndex, dict[str, StoredChunk]]:
-        chunks = {c.id: c for c in self.store.live_chunks()}
-        folder = self.cache_dir / "lexical" / key
-        index = LexicalIndex.load(folder)
-        if index is None or set(index.ids) != set(chunks):
-            registry = self.store.registry()
-            ids = list(chunks)
-            terms = [passage_terms(index_text(chunks[i], registry[chunks[i].document_id]), self.lexicon) for i in ids]
-            index = LexicalIndex.build(ids, terms)
-            try:
-                index.save(folder)
-                self._prune_cache(keep=folder)
-            except OSError as exc:
-                log.warning("could not cache the lexical index: %s", exc)
-        return index, chunks
-
-    def _prune_cache(self, keep: Path) -> None:
-        for old in keep.parent.iterdir():
-            if old != keep and old.is_dir():
-                import shutil
-
-                shutil.rmtree(old, ignore_errors=True)
+            found = {i: self._chunks[i] for i in ids if i in self._chunks}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fetched = self.store.get_chunks(missing)
+            found.update(fetched)
+            with self._lock:
+                self._chunks.update(fetched)
+                while len(self._chunks) > CHUNK_CACHE:
+                    self._chunks.popitem(last=False)
+        return found
 
     # -- search -------------------------------------------------------------
 
-    def analyse(self, query: str) -> QueryTerms:
-        return analyse_query(query, self.lexicon)
+    def analyse(self, query: str) -> Question:
+        """The question read once (:func:`vectorstore.question.read_question`), for search and the answerers."""
+        return read_question(query, self.lexicon)
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        return self.search_terms(self.analyse(query), k)
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        return self.search_terms(self.analyse(query), k, filters)
 
-    def search_terms(self, q: QueryTerms, k: int = 5) -> list[Passage]:
+    def search_terms(self, q: Question, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        """The best ``k`` passages for an analysed question; with ``filters``, only passages of the
+        documents they admit (both retrievers are restricted before they rank)."""
         index = self.lexical_index()
         if not len(index):
             return []
-        lexical = index.search(list(q.terms), self.candidates)
-        dense_hits = self.store.nearest(self.embedder.embed_query(q.dense_text), self.candidates)
+        registry = self.store.registry()
+        allowed = filters.documents(registry) if filters else None
+        if allowed is not None and not allowed:
+            return []
+        lexical = index.search(list(q.terms), self.candidates, allowed)
+        dense_hits = self.store.nearest(self.embedder.embed_query(q.dense_text), self.candidates, allowed)
         dense = [(c.id, s) for c, s in dense_hits]
-        chunks = dict(self._chunks)
+        chunks = self.chunks([cid for cid, _ in lexical if cid not in dict(dense)])
         chunks.update({c.id: c for c, _ in dense_hits})
         lex_rank = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
         den_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
         den_score = dict(dense)
-        registry = self.store.registry()
         query_terms = set(q.terms)
         named = {d.id for d in registry.values() if names_place(q.words, d.place)}
         out: list[Passage] = []
@@ -138,6 +132,8 @@ class HybridRetriever(Retriever):
             chunk = chunks.get(cid)
             doc = registry.get(chunk.document_id) if chunk else None
             if chunk is None or doc is None or doc.version != chunk.version:
+                continue
+            if allowed is not None and doc.id not in allowed:
                 continue
             match = self._heading_match(chunk, query_terms, index)
             score += self.heading_weight * match + (self.place_weight if doc.id in named else 0.0)

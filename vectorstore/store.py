@@ -6,9 +6,10 @@ Two collections per embedder (vector spaces never mix):
 - ``documents-<embedder>``: one record per document, the registry. A record
   names the live ``version`` of its document.
 
-A new version's chunks are written first, then the registry record is flipped,
-then the old chunks are deleted. Readers only see chunks whose version the
-registry names, so a crash at any point leaves the previous version queryable.
+A new version's chunks, tasks and lexical rows (``lexical_store``, a SQLite file
+in the data directory) are written first, then the registry record is flipped,
+then the old versions are deleted. Readers only see versions the registry
+names, so a crash at any point leaves the previous version queryable.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,16 +28,23 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from vectorstore.chroma_server import running_url
 from vectorstore.embeddings import ChromaEmbedding, Embedder, NoEmbedding
+from vectorstore.lexical_store import LexicalStore
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 
 log = logging.getLogger(__name__)
 
 _REGISTRY_TTL = 1.0  # seconds; other processes' writes show up within this
+_REGISTRY_RELOAD = 60.0  # seconds; the whole registry is re-read this often even if the stamp did not change
+_STAMP = "registry"
 
 
 def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
+    """A Chroma server's client (``chroma_url``, or the server ``chidao serve`` runs for this data
+    directory: see ``chroma_server``), else Chroma embedded in ``data_dir/chroma``."""
     settings = ChromaSettings(anonymized_telemetry=False)
+    chroma_url = chroma_url or running_url(data_dir)
     if chroma_url:
         url = urlparse(chroma_url)
         return chromadb.HttpClient(
@@ -47,9 +56,10 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
 
 
 class Store:
-    def __init__(self, client: Any, embedder: Embedder) -> None:
+    def __init__(self, client: Any, embedder: Embedder, lexical_dir: Path) -> None:
         self.embedder = embedder
         self._client = client
+        self.lexical = LexicalStore(Path(lexical_dir) / embedder.key)
         self._chunks = client.get_or_create_collection(
             f"chunks-{embedder.key}",
             configuration={"hnsw": {"space": "cosine"}},
@@ -57,33 +67,53 @@ class Store:
         )
         self._docs = client.get_or_create_collection(f"documents-{embedder.key}", embedding_function=NoEmbedding())
         self._tasks = client.get_or_create_collection(f"tasks-{embedder.key}", embedding_function=NoEmbedding())
-        self._lock = threading.RLock()
+        self._stamps = client.get_or_create_collection(f"stamps-{embedder.key}", embedding_function=NoEmbedding())
+        self._lock = threading.RLock()  # writes
+        self._read_lock = threading.RLock()  # the registry cache
         self._registry: dict[str, DocumentRecord] | None = None
         self._fingerprint = ""  # of the registry above; "" until asked for
-        self._registry_at = 0.0
+        self._registry_at = 0.0  # when the stamp was last checked
+        self._loaded_at = 0.0  # when the registry was last read whole
+        self._stamp: str | None = None
         self._batch = max(1, min(int(client.get_max_batch_size()), 1000))
 
     @classmethod
     def open(cls, data_dir: Path, embedder: Embedder, chroma_url: str | None = None) -> Store:
-        return cls(open_client(data_dir, chroma_url), embedder)
+        """The store of a data directory; with ``chroma_url`` the chunks live on that server and
+        the directory keeps this node's lexical index."""
+        return cls(open_client(data_dir, chroma_url), embedder, Path(data_dir) / "lexical")
 
     # -- registry ---------------------------------------------------------
 
     def registry(self) -> dict[str, DocumentRecord]:
-        """Live documents by id (cached briefly; own writes refresh it at once)."""
-        with self._lock:
-            if self._registry is None or time.monotonic() - self._registry_at > _REGISTRY_TTL:
+        """Live documents by id. Re-read when the registry's stamp changes (checked at most once a
+        second: one small read), and every minute in any case; own writes refresh it at once."""
+        with self._read_lock:
+            now = time.monotonic()
+            if self._registry is not None and now - self._registry_at <= _REGISTRY_TTL:
+                return self._registry
+            stamp = self._read_stamp()
+            self._registry_at = now
+            if self._registry is None or stamp != self._stamp or now - self._loaded_at > _REGISTRY_RELOAD:
                 got = self._docs.get(include=["metadatas"])
                 self._registry = {
                     doc_id: DocumentRecord.from_metadata(doc_id, dict(meta or {}))
                     for doc_id, meta in zip(got["ids"], got["metadatas"] or [])
                 }
-                self._registry_at = time.monotonic()
-                self._fingerprint = ""
+                self._stamp, self._loaded_at, self._fingerprint = stamp, now, ""
             return self._registry
 
-    def _invalidate(self) -> None:
-        self._registry = None
+    def _read_stamp(self) -> str:
+        got = self._stamps.get(ids=[_STAMP], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return str((metas[0] or {}).get("stamp", "")) if metas else ""
+
+    def _changed(self) -> None:
+        """After a registry write: a new stamp tells other processes to re-read it."""
+        self._stamps.upsert(ids=[_STAMP], documents=[" "], embeddings=[np.ones(1, dtype=np.float32)],
+                            metadatas=[{"stamp": uuid.uuid4().hex}])
+        with self._read_lock:
+            self._registry = None
 
     def documents(self) -> list[DocumentRecord]:
         return sorted(self.registry().values(), key=lambda d: d.source)
@@ -98,7 +128,7 @@ class Store:
 
     def fingerprint(self) -> str:
         """Changes whenever the set of live (document, version) pairs does (computed once per registry read)."""
-        with self._lock:
+        with self._read_lock:
             registry = self.registry()
             if not self._fingerprint:
                 pairs = sorted((d.id, d.version) for d in registry.values())
@@ -130,29 +160,39 @@ class Store:
                     metadatas=[t.to_metadata() for t in part],
                 )
 
+    def put_lexical(self, doc: DocumentRecord, chunks: list[StoredChunk]) -> None:
+        """Write a version's lexical rows (one SQLite transaction); invisible until :meth:`commit`."""
+        self.lexical.put_version(doc, chunks)
+
     def commit(self, doc: DocumentRecord, text: str) -> None:
         """Make ``doc.version`` the live version of the document, then drop other versions."""
         with self._lock:
             self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[doc.to_metadata()])
-            self._invalidate()
-            stale = {"$and": [{"document_id": doc.id}, {"version": {"$ne": doc.version}}]}
-            self._chunks.delete(where=stale)
-            self._tasks.delete(where=stale)
+            self._changed()
+            self.drop_versions(doc.id, keep=doc.version)
+
+    def drop_versions(self, doc_id: str, keep: str | None = None) -> None:
+        """Delete a document's versions other than ``keep`` (all when None) from every side."""
+        stale: dict[str, Any] = {"document_id": doc_id}
+        if keep is not None:
+            stale = {"$and": [stale, {"version": {"$ne": keep}}]}
+        self._chunks.delete(where=stale)
+        self._tasks.delete(where=stale)
+        self.lexical.drop(doc_id, keep)
 
     def remove(self, doc_id: str) -> bool:
         with self._lock:
             if doc_id not in self.registry():
                 return False
             self._docs.delete(ids=[doc_id])
-            self._invalidate()
-            self._chunks.delete(where={"document_id": doc_id})
-            self._tasks.delete(where={"document_id": doc_id})
+            self._changed()
+            self.drop_versions(doc_id)
             return True
 
     def collect_garbage(self) -> int:
         """Delete chunks and tasks no registry record names (left by an interrupted ingest)."""
         with self._lock:
-            self._invalidate()
+            self._changed()  # also tells readers to re-read a registry a killed commit left unannounced
             live = {d.id: d.version for d in self.registry().values()}
             removed = 0
             for collection in (self._chunks, self._tasks):
@@ -164,6 +204,7 @@ class Store:
                 for start in range(0, len(stale), self._batch):
                     collection.delete(ids=stale[start:start + self._batch])
                 removed += len(stale) if collection is self._chunks else 0
+            self.lexical.collect_garbage(live)
             return removed
 
     # -- reads ------------------------------------------------------------
@@ -200,6 +241,38 @@ class Store:
             key=lambda t: (t.document_id, t.index),
         )
 
+    def version_chunks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StoredChunk]]:
+        """The stored chunks of the given (document, version) pairs, in reading order."""
+        return self._of_versions(self._chunks, keys, StoredChunk.from_metadata)  # type: ignore[return-value]
+
+    def version_tasks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[StoredTask]]:
+        """The stored tasks of the given (document, version) pairs, in order."""
+        return self._of_versions(self._tasks, keys, StoredTask.from_metadata)  # type: ignore[return-value]
+
+    def _of_versions(self, collection: Any, keys: Iterable[tuple[str, str]], make: Any) -> dict[tuple[str, str], list]:
+        wanted, out = set(keys), {}
+        doc_ids = sorted({d for d, _ in wanted})
+        for start in range(0, len(doc_ids), 100):
+            where = {"document_id": {"$in": doc_ids[start:start + 100]}}
+            got = collection.get(where=where, include=["metadatas", "documents"])
+            for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                item = make(rid, text or "", dict(meta or {}))
+                if (item.document_id, item.version) in wanted:
+                    out.setdefault((item.document_id, item.version), []).append(item)
+        return {k: sorted(v, key=lambda x: x.index) for k, v in out.items()}
+
+    def _only(self, documents: Collection[str] | None) -> dict[str, Any] | None:
+        """A ``where`` clause keeping the chunks of ``documents``: ``$in`` them, or ``$nin`` the
+        others when that list is shorter (a chunk of a document not live is dropped later anyway)."""
+        if documents is None:
+            return None
+        others = sorted(set(self.registry()) - set(documents))
+        if not others:
+            return None
+        if len(others) < len(documents):
+            return {"document_id": {"$nin": others}}
+        return {"document_id": {"$in": sorted(documents)}}
+
     def get_chunks(self, ids: Iterable[str]) -> dict[str, StoredChunk]:
         ids = list(dict.fromkeys(ids))
         if not ids:
@@ -210,14 +283,18 @@ class Store:
             for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         }
 
-    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
-        """Live chunks nearest to ``vector``, with cosine similarity."""
+    def nearest(
+        self, vector: np.ndarray, k: int, documents: Collection[str] | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Live chunks nearest to ``vector``, with cosine similarity; with ``documents``, only
+        chunks of those documents (Chroma filters before it ranks)."""
         count = self._chunks.count()
-        if count == 0 or k <= 0:
+        if count == 0 or k <= 0 or (documents is not None and not documents):
             return []
         got = self._chunks.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=min(count, k + 8),
+            where=self._only(documents),
             include=["metadatas", "documents", "distances"],
         )
         out = []

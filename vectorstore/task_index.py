@@ -1,7 +1,8 @@
 """Look up tasks by agency and deadlines by date, from the tasks the store holds.
 
-Built from the store's live tasks and rebuilt when the set of live documents
-changes (the store's fingerprint), like the lexical index.
+Kept per live document version: when the registry changes (the store's
+fingerprint), only the tasks of versions it newly names are read, and those of
+versions it no longer names are dropped, as in the lexical index.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class TaskIndex:
         self.registry = registry or AgencyRegistry.default()
         self._key = ""
         self._views: list[TaskView] = []
+        self._by_version: dict[tuple[str, str], list[TaskView]] = {}
         self._lock = threading.Lock()
 
     def views(self) -> list[TaskView]:
@@ -67,10 +69,16 @@ class TaskIndex:
         with self._lock:
             if key != self._key:
                 registry = self.store.registry()
-                self._views = [
-                    TaskView(t, registry[t.document_id], tuple(Deadline.from_dict(d) for d in t.deadlines))
-                    for t in self.store.live_tasks() if t.document_id in registry
-                ]
+                live = {(d.id, d.version) for d in registry.values()}
+                kept = {k: v for k, v in self._by_version.items() if k in live}
+                fetched = self.store.version_tasks(live - kept.keys())
+                for doc_id, version in live - kept.keys():  # a version without tasks is read once too
+                    kept[(doc_id, version)] = [
+                        TaskView(t, registry[doc_id], tuple(Deadline.from_dict(d) for d in t.deadlines))
+                        for t in fetched.get((doc_id, version), [])
+                    ]
+                self._by_version = kept
+                self._views = [v for k in sorted(kept) for v in kept[k]]
                 self._key = key
             return self._views
 
@@ -103,15 +111,25 @@ class TaskIndex:
     def tasks_for(self, agency_id: str) -> list[TaskView]:
         return [v for v in self.views() if v.task.agency_id == agency_id]
 
+    def _with_deadlines(self, agency_id: str | None) -> list[TaskView]:
+        return [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
+
+    def date_range(
+        self, first: date | None = None, last: date | None = None, agency_id: str | None = None
+    ) -> tuple[date, date]:
+        """``[first, last]`` with a missing end taken from the deadlines' years (to the year after the last)."""
+        if first is None or last is None:
+            years = [d.due.year for v in self._with_deadlines(agency_id) for d in v.deadlines if d.due]
+            first = first or date(min(years, default=date.today().year), 1, 1)
+            last = last or date(min(max(years, default=date.today().year) + 1, date.max.year), 12, 31)
+        return first, last
+
     def occurrences(
         self, first: date | None = None, last: date | None = None, agency_id: str | None = None
     ) -> list[Occurrence]:
         """Due days in ``[first, last]`` (yearly deadlines expanded), earliest first."""
-        views = [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
-        if first is None or last is None:
-            years = [d.due.year for v in views for d in v.deadlines if d.due]
-            first = first or date(min(years, default=date.today().year), 1, 1)
-            last = last or date(max(years, default=date.today().year) + 1, 12, 31)
+        views = self._with_deadlines(agency_id)
+        first, last = self.date_range(first, last, agency_id)
         out = [
             Occurrence(day, view, deadline)
             for view in views for deadline in view.deadlines for day in deadline.occurrences(first, last)

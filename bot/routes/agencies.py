@@ -16,6 +16,11 @@ from vectorstore.task_index import Occurrence, TaskIndex, TaskView
 
 router = APIRouter()
 
+# One export covers at most this many years and rows: a yearly deadline over 0001–9999 would
+# otherwise expand to ten thousand rows each (finding 6 of issue 15).
+MAX_SPAN_YEARS = 10
+MAX_ROWS = 5000
+
 
 def citation(view: TaskView) -> dict[str, Any]:
     t, d = view.task, view.document
@@ -40,6 +45,14 @@ def _day(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise HTTPException(422, f"Tham số '{name}' phải là ngày dạng YYYY-MM-DD (nhận: '{value}').") from None
+
+
+def _check_span(first: date, last: date) -> None:
+    if first > last:
+        raise HTTPException(422, "Khoảng ngày không hợp lệ: 'from' sau 'to'.")
+    if (last - first).days > MAX_SPAN_YEARS * 366:
+        raise HTTPException(422, f"Khoảng ngày quá rộng ({first.isoformat()} – {last.isoformat()}): mỗi lần xuất "
+                                 f"tối đa {MAX_SPAN_YEARS} năm. Hãy chọn 'from' và 'to' gần nhau hơn.")
 
 
 def _agency(index: TaskIndex, ref: str | None) -> str | None:
@@ -81,7 +94,13 @@ async def deadlines(
         raise HTTPException(422, "Khoảng ngày không hợp lệ: 'from' sau 'to'.")
     index = service.tasks
     agency_id = _agency(index, agency)
+    if first or last:  # a range asked for; without one, the deadlines' own years bound it
+        first, last = await run_in_threadpool(index.date_range, first, last, agency_id)
+        _check_span(first, last)
     found = await run_in_threadpool(index.occurrences, first, last, agency_id)
+    if len(found) > MAX_ROWS:
+        raise HTTPException(422, f"Quá nhiều thời hạn trong khoảng đã chọn ({len(found)}; tối đa {MAX_ROWS} mỗi lần "
+                                 "xuất). Hãy thu hẹp khoảng ngày (from, to) hoặc chọn một cơ quan (agency).")
     if format == "csv":
         return Response(exports.to_csv(found), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="chidao-thoi-han.csv"'})

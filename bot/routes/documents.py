@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
 
 from bot.routes.auth import AdminDep, ReaderDep
 from bot.routes.deps import ServiceDep, SettingsDep
+from bot.routes.limits import MAX_UPLOAD_FILES
+from bot.routes.uploads import Upload, read_uploads
 from bot.service import ChatService
+from ingest.labels import clean_label
 
 router = APIRouter()
 
@@ -22,19 +23,9 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 def safe_name(filename: str | None) -> str:
     """The uploaded name reduced to a plain file name; it is only ever a label, never a path."""
-    name = unicodedata.normalize("NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1])
+    name = clean_label((filename or "").replace("\\", "/").rsplit("/", 1)[-1])
     name = _UNSAFE.sub("_", name).strip(" ._")
     return name[:150] or "tai-lieu"
-
-
-async def _read_limited(upload: UploadFile, limit: int) -> bytes | None:
-    """The upload's bytes, or None when it is larger than ``limit``."""
-    data = bytearray()
-    while chunk := await upload.read(1 << 20):
-        data += chunk
-        if len(data) > limit:
-            return None
-    return bytes(data)
 
 
 @router.get("/api/documents")
@@ -53,13 +44,13 @@ async def document(doc_id: str, service: ServiceDep, _: ReaderDep) -> dict[str, 
 
 @router.post("/api/documents")
 async def upload(request: Request, service: ServiceDep, settings: SettingsDep, _: AdminDep) -> JSONResponse:
-    """Ingest uploaded files. Each file is reported; a failed one changes nothing."""
+    """Ingest uploaded files. Each file is reported; a failed one changes nothing. A file over
+    the limit stops the reading at once (413) and nothing of the request is ingested."""
     limit = settings.upload_limit_bytes
-    async with request.form(max_files=50) as form:
-        uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+    async with read_uploads(request, limit, settings.upload_limit_mb, MAX_UPLOAD_FILES) as uploads:
         if not uploads:
             raise HTTPException(422, "Không có tệp nào trong yêu cầu (multipart/form-data, trường 'files').")
-        results, codes = await _ingest_all(uploads, service, limit, settings.upload_limit_mb)
+        results, codes = await _ingest_all(uploads, service)
     status = 200 if 200 in codes else codes[0]
     body: dict[str, Any] = {"results": results}
     if status != 200:
@@ -67,20 +58,12 @@ async def upload(request: Request, service: ServiceDep, settings: SettingsDep, _
     return JSONResponse(body, status_code=status)
 
 
-async def _ingest_all(
-    uploads: list[UploadFile], service: ChatService, limit: int, limit_mb: float
-) -> tuple[list[dict[str, Any]], list[int]]:
+async def _ingest_all(uploads: list[Upload], service: ChatService) -> tuple[list[dict[str, Any]], list[int]]:
     results: list[dict[str, Any]] = []
     codes: list[int] = []
     for item in uploads:
-        name = safe_name(item.filename)
-        data = await _read_limited(item, limit)
-        if data is None:
-            reason = f"tệp vượt quá giới hạn {limit_mb:g} MB"
-            results.append({"source": name, "status": "failed", "reason": reason})
-            codes.append(413)
-            continue
-        result = await run_in_threadpool(service.ingest, data, name)
+        data = await run_in_threadpool(item.read)
+        result = await run_in_threadpool(service.ingest, data, safe_name(item.filename))
         results.append({"source": result.source, "status": result.status, "document_id": result.document_id,
                         "chunks": result.chunks, "reason": result.reason})
         codes.append(200 if result.ok else 503 if result.server_fault else 422)

