@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ def ensure_onnx(st_folder: Path) -> Path:
     target = st_folder / FOLDER
     if not (target / READY).is_file():
         log.info("building the int8 ONNX graph of %s (once)", st_folder.name)
-        build_once(target, st_folder.parent, lambda scratch: write_onnx(st_folder, scratch))
+        with warnings.catch_warnings():  # the exporter's and quantiser's deprecation notices
+            warnings.simplefilter("ignore")
+            build_once(target, st_folder.parent, lambda scratch: write_onnx(st_folder, scratch))
         for older in st_folder.glob("onnx-int8-v*"):  # an earlier recipe's graph
             if older != target:
                 shutil.rmtree(older, ignore_errors=True)
