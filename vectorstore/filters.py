@@ -27,7 +27,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from ingest.header import DOC_TYPES, TYPE_CODES
+from ingest.doctypes import doc_types
 from vectorstore.records import DocumentRecord
 from vectorstore.text import default_lexicon, words
 
@@ -55,10 +55,21 @@ def _folded_phrase(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def _type_names() -> dict[str, str]:
+    """Folded spellings and codes of each document type -> its name (ingest/data/doc_types.tsv)."""
+    names: dict[str, str] = {}
+    for doc_type in doc_types():
+        for alias in (*doc_type.names, *doc_type.codes):
+            names.setdefault(" ".join(words(alias)), doc_type.name)
+    return names
+
+
 @lru_cache(maxsize=4096)
 def _type_key(value: str) -> str:
     folded = " ".join(words(value))
-    return " ".join(words(DOC_TYPES.get(folded) or TYPE_CODES.get(folded.replace(" ", "")) or value))
+    names = _type_names()
+    return " ".join(words(names.get(folded) or names.get(folded.replace(" ", "")) or value))
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
