@@ -65,7 +65,8 @@ def real_subset(indexer: Indexer, figures: dict) -> None:
 
 
 def synthetic(indexer: Indexer, docs: Path, root: Path, figures: dict, workers: int) -> None:
-    composed = ComposedEmbedder(indexer.embedder, root / "line-shapes.sqlite3")
+    shapes = root / "line-shapes.sqlite3"
+    composed = ComposedEmbedder(indexer.embedder, shapes)
     if "agreement" not in figures:
         seeds = sorted((ROOT / "samples").glob("*"))[:1]
         texts = [c.text for c in _chunks(indexer, seeds)][:24]
@@ -87,12 +88,12 @@ def synthetic(indexer: Indexer, docs: Path, root: Path, figures: dict, workers: 
             if number % 50 == 0 or number == len(todo):
                 log(f"synthetic (composed vectors) [{number}/{len(todo)}] {passages} passages written, "
                     f"{time.perf_counter() - wall:.0f} s, load {load_average()}")
-    if passages:
-        figures["composed_ingest"] = {
-            "files": len(todo), "passages": passages, "wall_s": round(time.perf_counter() - wall, 1),
-            "cpu_s_writer": round(time.process_time() - cpu, 1), "workers": workers,
-            "line_shapes": ComposedEmbedder(indexer.embedder, root / "line-shapes.sqlite3").shapes,
-        }
+                figures["composed_ingest"] = {  # saved as it goes: an interrupted build still tells
+                    "files": number, "of_files": len(todo), "passages": passages,
+                    "wall_s": round(time.perf_counter() - wall, 1), "cpu_s_writer": round(time.process_time() - cpu, 1),
+                    "workers": workers, "line_shapes": ComposedEmbedder(indexer.embedder, shapes).shapes,
+                }
+                (root / "build.json").write_text(json.dumps(figures, indent=1))
 
 
 def _version_of(registry: dict, path: Path) -> str | None:

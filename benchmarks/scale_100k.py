@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -84,7 +85,8 @@ def build(args: argparse.Namespace) -> None:
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     figures = json.loads((args.root / "build.json").read_text())
     real = figures.get("real_ingest", {})
-    print(f"index                           {figures.get('live_passages')} live passages in {args.root / 'data'}")
+    live = figures.get("live_passages", "? (build not finished: see the in-process line below)")
+    print(f"index                           {live} live passages in {args.root / 'data'}")
     if real:
         print(f"ingest, real embedder           {real['passages_per_s']} passages/s ({real['passages']} passages "
               f"of the {real['files']} ALQAC laws in {real['wall_s']} s; "
@@ -92,13 +94,16 @@ def build(args: argparse.Namespace) -> None:
               f"load {real['load']})")
     agreement = figures.get("agreement", {})
     composed = figures.get("composed_ingest", {})
+    with sqlite3.connect(args.root / "line-shapes.sqlite3") as db:
+        shapes = db.execute("SELECT count(*) FROM shapes").fetchone()[0]
     print("synthetic passages' vectors     composed: normalised, length-weighted mean of the real model's "
-          f"vectors of their lines ({composed.get('line_shapes', '?')} line shapes embedded for real); "
+          f"vectors of their lines ({shapes} line shapes embedded for real); "
           f"cosine to the real vector on {agreement.get('passages')} seed passages: mean "
           f"{agreement.get('mean_cosine')}, min {agreement.get('min_cosine')}")
     if composed:
         print(f"synthetic ingest (composed)     {composed['passages']} passages, {composed['files']} files, "
-              f"{composed['wall_s']} s wall, {composed['cpu_s']} s CPU")
+              f"{composed.get('workers', 1)} preparing processes, "
+              f"{composed['wall_s']} s wall, {composed['cpu_s_writer']} s CPU in the writing process")
 
 
 def main() -> None:
