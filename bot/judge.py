@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import prompts
 from bot.citations import Answer, Citation
 from bot.extract import Weight, query_weights, states, with_context
+from bot.figures import states_figure
 from ingest.folding import has_marks, toned_words
 from vectorstore.question import Question
 from vectorstore.retriever import Passage
@@ -28,7 +29,6 @@ from vectorstore.text import Lexicon, contains_run, passage_terms, words
 
 SectionText = Callable[[Passage], str]
 _MARKER = re.compile(r"[ \t]*\[(\d+)\]")
-EVIDENCE = ("when", "how_many")  # asked, a passage must state it: a date or period, a figure
 
 
 def not_found(language: str = "vi", mode: str = "extractive") -> Answer:
@@ -89,7 +89,7 @@ class Judge:
         held = words(text)
         if not self.names_held(question, passage, held):
             return 0.0
-        if any(not states(i, passage.chunk.text) for i in EVIDENCE if i in question.intents):
+        if not self.states_asked(question, passage.chunk.text):
             return 0.0
         agencies = self._agencies(question, passage, held)
         if agencies is None:
@@ -97,6 +97,14 @@ class Judge:
         if self._pairs(question, text, agencies) < self.min_pairs:
             return 0.0
         return self._coverage(question, passage, text, held, weights, agencies)
+
+    def states_asked(self, question: Question, text: str) -> bool:
+        """Whether ``text`` states what the question asks for: a date or period (when), a figure
+        of what it counts (how many: "85%", "01 xã"; not a date or a document number)."""
+        if "when" in question.intents and not states("when", text):
+            return False
+        return "how_many" not in question.intents or states_figure(
+            text, question.measure, self.lexicon.measures, question.identifier)
 
     def _agencies(self, question: Question, passage: Passage, held: list[str]) -> set[str] | None:
         """The agencies named by the question that the passage names (all of them when it is

@@ -46,6 +46,8 @@ class Question:
     translated: tuple[str, ...] = ()  # Vietnamese words for an English question
     spelled: str = ""  # that translation with its diacritics ("phạt", not "phat")
     intents: frozenset[str] = frozenset()  # when | how_many | who | signer | duty | where
+    measure: tuple[str, ...] = ()  # what a how-many question counts: the word after "bao nhiêu" ("vụ")
+    identifier: bool = False  # it asks for a number that names something ("kế hoạch số mấy?")
     cues: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # intent -> cue words
     agencies: tuple[AgencyMention, ...] = ()
     places: tuple[Place, ...] = ()
@@ -119,6 +121,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         spelled=spelled,
         intents=intents,
         cues=cues,
+        **({} if english else _figure(folded, spelled_words, lexicon)),
         agencies=tuple(agencies),
         places=tuple(read_places(text, toks, lexicon, marked)),
         documents=tuple(read_documents(text, toks, lexicon, ends)),
@@ -190,6 +193,19 @@ def _intents(
     asked = {i for m, own in matches if own
              for i in [*range(m.start, m.start + len(m.phrase.head)), *range(m.end - len(m.phrase.tail), m.end)]}
     return frozenset(m.value for m, _ in matches), {k: frozenset(v) for k, v in cues.items()}, asked
+
+
+def _figure(folded: list[str], spelled: list[str], lexicon: Lexicon) -> dict:
+    """What a how-many question counts (the word after "bao nhiêu", "mấy": "vụ", "tiền", "phần
+    trăm") and whether it asks for a number that names something ("số mấy")."""
+    for m in lexicon.intents.matches(folded, spelled):
+        if m.value != "how_many" or "cue" in m.phrase.flags:
+            continue
+        after = folded[m.end] if m.end < len(folded) else ""
+        named = any(n.end == m.start for n in lexicon.figure_names.matches(folded))
+        unit = after and not after.isdigit() and after not in lexicon.function_words and not named
+        return {"measure": (after,) if unit else (), "identifier": named}
+    return {}
 
 
 def _forms(text: str, toks: list[Token], spelled: str) -> dict[str, frozenset[str]]:

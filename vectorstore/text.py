@@ -121,6 +121,8 @@ class Lexicon:
     name_ends: Spellings
     equivalents: dict[str, tuple[str, ...]]
     all_units: PhraseTable
+    figure_names: PhraseTable  # "số" before "mấy": a number that names something is asked
+    measures: dict[str, tuple[str, ...]]  # what a figure counts: "tien" -> "dong" …
 
     def expand_abbreviations(self, seq: list[str]) -> list[str]:
         """Expansions of the abbreviations found in ``seq`` (each once)."""
@@ -187,6 +189,8 @@ def load_lexicon(registry: AgencyRegistry) -> Lexicon:
         name_ends=_spellings("name_ends.tsv"),
         equivalents={row[0]: tuple(row[1].split()) for row in read_table("equivalents.tsv")},
         all_units=_phrases(read_table("all_units.tsv")),
+        figure_names=_phrases(read_table("figures.tsv")),
+        measures={row[0]: tuple(row[1].split()) for row in read_table("measures.tsv")},
     )
 
 
