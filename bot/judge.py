@@ -25,7 +25,7 @@ from bot.figures import states_figure
 from ingest.folding import has_marks, toned_words
 from vectorstore.question import Question
 from vectorstore.retriever import Passage
-from vectorstore.text import Lexicon, contains_run, passage_terms, words
+from vectorstore.text import Lexicon, contains_run, passage_terms, tokens, words
 
 SectionText = Callable[[Passage], str]
 _MARKER = re.compile(r"[ \t]*\[(\d+)\]")
@@ -99,12 +99,26 @@ class Judge:
         return self._coverage(question, passage, text, held, weights, agencies)
 
     def states_asked(self, question: Question, text: str) -> bool:
-        """Whether ``text`` states what the question asks for: a date or period (when), a figure
+        """Whether ``text`` states what the question asks for: a date or period (when; a day when it
+        asks "ngày nào" or for a deadline), a figure
         of what it counts (how many: "85%", "01 xã"; not a date or a document number)."""
-        if "when" in question.intents and not states("when", text):
+        if "when" in question.intents and not states("date" if question.dated else "when", text):
+            return False
+        if question.which_place and not self.names_a_place(question, text):
             return False
         return "how_many" not in question.intents or states_figure(
             text, question.measure, self.lexicon.measures, question.identifier)
+
+    def names_a_place(self, question: Question, text: str) -> bool:
+        """Whether ``text`` names a place of the kind asked ("xã Bản Xèo" for "xã nào"; any
+        kind for an English question): the opening word, then a capitalised name."""
+        toks = tokens(text)
+        folded = [t.word for t in toks]
+        for m in self.lexicon.places.scan(folded, [t.toned for t in toks], _written_with_marks(text)):
+            kind = question.english or tuple(folded[m.start:m.end]) == question.which_place
+            if kind and m.end < len(toks) and text[toks[m.end].start].isupper():
+                return True
+        return False
 
     def _agencies(self, question: Question, passage: Passage, held: list[str]) -> set[str] | None:
         """The agencies named by the question that the passage names (all of them when it is
@@ -130,10 +144,12 @@ class Judge:
         return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
 
     def names_held(self, question: Question, passage: Passage, held: list[str] | None = None) -> bool:
-        """The passage (with its document) names every place, document, article and unknown
-        agency the question names."""
+        """The passage (with its document) names every place, document, article, number and
+        unknown agency the question names."""
         held = held if held is not None else words(with_context(passage))
         if any(not contains_run(held, p.words) for p in question.places):
+            return False
+        if not set(question.numbers) <= set(held):
             return False
         if any(not contains_run(held, ("dieu", a.article)) for a in question.articles):
             return False
@@ -156,10 +172,12 @@ class Judge:
 
         Only single words count here (the pairs are checked apart). A passage naming an
         agency of the question holds its name however the question spelled it ("Sở GD&ĐT").
+        An English question's words the glossary does not know count too: held only as written.
         """
         named = question.named
         cued = {w for agency in agencies for w in named[agency]}
         single = {t: w for t, w in weights.items() if "_" not in t}
+        single.update((t, self.weight(t)) for t in question.untranslated)
         return self._share(question, single, text, held, passage.chunk.text, cued)
 
     def share(self, question: Question, wanted: Sequence[str], text: str) -> float:

@@ -44,8 +44,13 @@ class Question:
     content: frozenset[str]  # words that carry meaning (no question or function words)
     dense_text: str  # what the dense retriever embeds
     translated: tuple[str, ...] = ()  # Vietnamese words for an English question
+    untranslated: tuple[str, ...] = ()  # its content words the glossary does not know ("ministry"):
+    # no Vietnamese passage holds them, so they count against it (names typed plainly, "Lao Cai", do)
     spelled: str = ""  # that translation with its diacritics ("phạt", not "phat")
     intents: frozenset[str] = frozenset()  # when | how_many | who | signer | duty | where
+    dated: bool = False  # it asks for a day ("ngày nào", a deadline), not only a period
+    numbers: tuple[str, ...] = ()  # the numbers it states ("95" in "95%", "138"): a passage must hold them
+    which_place: tuple[str, ...] = ()  # "xã nào", "which province": a place of that kind is asked (folded)
     measure: tuple[str, ...] = ()  # what a how-many question counts: the word after "bao nhiêu" ("vụ")
     identifier: bool = False  # it asks for a number that names something ("kế hoạch số mấy?")
     cues: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # intent -> cue words
@@ -95,6 +100,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
     expansions = [w for a in agencies if a.known and (english or a.kind == "agency") for w in words(a.name)]
     extra = lexicon.expand_abbreviations(seq) + expansions
     translated: list[str] = []
+    untranslated: list[str] = []
     spelled = ""
     intents, cues, asked = _intents(folded, spelled_words, [], lexicon)
     if english:  # the words that ask ("when", "how many") are not searched for
@@ -104,6 +110,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         vietnamese = vietnamese_runs(text, lexicon)
         numbers = [w for w in folded if w.isdigit()]
         translated = lexicon.translate(english_words) + expansions + words(vietnamese) + numbers
+        untranslated = _untranslated(english_words, vietnamese, agencies, lexicon)
         spelled = f"{lexicon.translate_spelled(english_words)} {vietnamese}".strip()
     stop = lexicon.function_words
     terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
@@ -118,8 +125,12 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         content=frozenset(w for w in (translated if english else seq + extra) if w not in stop),
         dense_text=text if not translated else f"{text} ({' '.join(translated)})",
         translated=tuple(translated),
+        untranslated=tuple(untranslated),
         spelled=spelled,
         intents=intents,
+        numbers=tuple(dict.fromkeys(w for w in folded if w.isdigit())),
+        which_place=_which_place(folded, spelled_words, lexicon, marked),
+        dated=any("date" in m.phrase.flags for m in lexicon.intents.scan(folded, spelled_words)),
         cues=cues,
         **({} if english else _figure(folded, spelled_words, lexicon)),
         agencies=tuple(agencies),
@@ -193,6 +204,25 @@ def _intents(
     asked = {i for m, own in matches if own
              for i in [*range(m.start, m.start + len(m.phrase.head)), *range(m.end - len(m.phrase.tail), m.end)]}
     return frozenset(m.value for m, _ in matches), {k: frozenset(v) for k, v in cues.items()}, asked
+
+
+def _untranslated(english_words: list[str], vietnamese: str, agencies: list[AgencyMention],
+                  lexicon: Lexicon) -> list[str]:
+    """Content words of an English question that neither the glossary, the agency registry nor
+    its Vietnamese words account for (folded, each once)."""
+    known = set(words(vietnamese)) | {w for a in agencies for w in a.words} | lexicon.english["stop"]
+    found = [w for word in lexicon.untranslated(english_words) for w in words(word)]
+    return list(dict.fromkeys(w for w in found if w not in known and not w.isdigit() and len(w) > 1))
+
+
+def _which_place(folded: list[str], spelled: list[str], lexicon: Lexicon, marked: bool) -> tuple[str, ...]:
+    """The kind of place asked for: "xã" in "tại xã nào", "province" in "which province"."""
+    for m in lexicon.places.scan(folded, spelled, marked):
+        after = folded[m.end] if m.end < len(folded) else ""
+        before = folded[m.start - 1] if m.start else ""
+        if lexicon.which.get(after) == "after" or lexicon.which.get(before) == "before":
+            return tuple(folded[m.start:m.end])
+    return ()
 
 
 def _figure(folded: list[str], spelled: list[str], lexicon: Lexicon) -> dict:

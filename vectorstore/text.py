@@ -122,6 +122,7 @@ class Lexicon:
     equivalents: dict[str, tuple[str, ...]]
     all_units: PhraseTable
     figure_names: PhraseTable  # "số" before "mấy": a number that names something is asked
+    which: dict[str, str]  # "nao" -> after, "which" -> before: asks which place of a kind
     measures: dict[str, tuple[str, ...]]  # what a figure counts: "tien" -> "dong" …
 
     def expand_abbreviations(self, seq: list[str]) -> list[str]:
@@ -148,8 +149,16 @@ class Lexicon:
         """The same translation as the glossary writes it, with diacritics."""
         return " ".join(self._matches(english_words))
 
+    def untranslated(self, english_words: list[str]) -> list[str]:
+        """The words of ``english_words`` no glossary phrase translates."""
+        return self._walk(english_words)[1]
+
     def _matches(self, english_words: list[str]) -> list[str]:
+        return self._walk(english_words)[0]
+
+    def _walk(self, english_words: list[str]) -> tuple[list[str], list[str]]:
         out: list[str] = []
+        left: list[str] = []
         i = 0
         while i < len(english_words):
             for phrase, vietnamese in self.glossary:
@@ -158,8 +167,9 @@ class Lexicon:
                     i += len(phrase)
                     break
             else:
+                left.append(english_words[i])
                 i += 1
-        return out
+        return out, left
 
 
 def load_lexicon(registry: AgencyRegistry) -> Lexicon:
@@ -190,6 +200,7 @@ def load_lexicon(registry: AgencyRegistry) -> Lexicon:
         equivalents={row[0]: tuple(row[1].split()) for row in read_table("equivalents.tsv")},
         all_units=_phrases(read_table("all_units.tsv")),
         figure_names=_phrases(read_table("figures.tsv")),
+        which={word: side for word, side in read_table("which.tsv")},
         measures={row[0]: tuple(row[1].split()) for row in read_table("measures.tsv")},
     )
 
