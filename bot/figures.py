@@ -13,9 +13,11 @@ số mấy?") is answered by a document number too.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
 
-from vectorstore.text import words
+from ingest.folding import fold_chars
+from vectorstore.text import Lexicon, words
 
 _NAMING = re.compile(r"\d+(?:\s*[/-]\s*[\w.]*\w)+")  # dates, document numbers, spans of years
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -24,26 +26,28 @@ _NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*(?![^\W\d_])")
 FOLLOW = 2  # words after a figure that may name what it counts ("01 mô hình", "85 % trở lên")
 
 
-def _masked(text: str, identifier: bool) -> str:
-    """``text`` with what names rather than counts blanked (same length)."""
-    patterns = (_LIST,) if identifier else (_NAMING, _YEAR, _LIST)
-    for pattern in patterns:
-        text = pattern.sub(lambda m: " " * len(m.group(0)), text)
-    return text
+def _masked(text: str, lexicon: Lexicon, identifier: bool) -> str:
+    """``text`` folded (same length), with what names rather than counts blanked."""
+    folded = fold_chars(text)
+    for pattern in (_LIST,) if identifier else (_NAMING, _YEAR, _LIST, _naming(lexicon.naming)):
+        folded = pattern.sub(lambda m: " " * len(m.group(0)), folded)
+    return folded
 
 
-def states_figure(
-    text: str,
-    measure: Sequence[str] = (),
-    equivalents: Mapping[str, Sequence[str]] | None = None,
-    identifier: bool = False,
-) -> bool:
+@lru_cache(maxsize=4)
+def _naming(naming: frozenset[str]) -> re.Pattern[str]:
+    """A naming word ("ngày", "số", "Điều") and the number after it, on folded text."""
+    alternatives = sorted((r"\s+".join(map(re.escape, w.split())) for w in naming), key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(alternatives)})\s+\d+")
+
+
+def states_figure(text: str, lexicon: Lexicon, measure: Sequence[str] = (), identifier: bool = False) -> bool:
     """Whether ``text`` states a figure (of ``measure``, when given; folded words)."""
-    masked = _masked(text, identifier)
+    masked = _masked(text, lexicon, identifier)
     if not measure:
         return bool(_NUMBER.search(masked))
     wanted = tuple(measure)
-    also = {alt for word in measure for alt in (equivalents or {}).get(word, ())}
+    also = {alt for word in measure for alt in lexicon.measures.get(word, ())}
     for m in _NUMBER.finditer(masked):
         after = words(text[m.end():m.end() + 40])[: FOLLOW + len(wanted) - 1]
         runs = {tuple(after[i:i + len(wanted)]) for i in range(len(after))}

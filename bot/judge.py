@@ -107,7 +107,7 @@ class Judge:
         if question.which_place and not self.names_a_place(question, text):
             return False
         return "how_many" not in question.intents or states_figure(
-            text, question.measure, self.lexicon.measures, question.identifier)
+            text, self.lexicon, question.measure, question.identifier)
 
     def names_a_place(self, question: Question, text: str) -> bool:
         """Whether ``text`` names a place of the kind asked ("xã Bản Xèo" for "xã nào"; any

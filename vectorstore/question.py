@@ -211,7 +211,8 @@ def _untranslated(english_words: list[str], vietnamese: str, agencies: list[Agen
     """Content words of an English question that neither the glossary, the agency registry nor
     its Vietnamese words account for (folded, each once)."""
     known = set(words(vietnamese)) | {w for a in agencies for w in a.words} | lexicon.english["stop"]
-    found = [w for word in lexicon.untranslated(english_words) for w in words(word)]
+    plain = [word.removesuffix("'s") for word in lexicon.untranslated(english_words)]  # "province's"
+    found = [w for word in plain if not lexicon.translate([word]) for w in words(word)]
     return list(dict.fromkeys(w for w in found if w not in known and not w.isdigit() and len(w) > 1))
 
 

@@ -122,6 +122,7 @@ class Lexicon:
     equivalents: dict[str, tuple[str, ...]]
     all_units: PhraseTable
     figure_names: PhraseTable  # "số" before "mấy": a number that names something is asked
+    naming: frozenset[str]  # "ngày", "số", "Điều" before a number: it names, not counts (folded)
     which: dict[str, str]  # "nao" -> after, "which" -> before: asks which place of a kind
     measures: dict[str, tuple[str, ...]]  # what a figure counts: "tien" -> "dong" …
 
@@ -199,7 +200,8 @@ def load_lexicon(registry: AgencyRegistry) -> Lexicon:
         name_ends=_spellings("name_ends.tsv"),
         equivalents={row[0]: tuple(row[1].split()) for row in read_table("equivalents.tsv")},
         all_units=_phrases(read_table("all_units.tsv")),
-        figure_names=_phrases(read_table("figures.tsv")),
+        figure_names=_phrases([r for r in read_table("figures.tsv") if r[1] == "asks"]),
+        naming=frozenset(" ".join(words(r[0])) for r in read_table("figures.tsv") if r[1] == "names"),
         which={word: side for word, side in read_table("which.tsv")},
         measures={row[0]: tuple(row[1].split()) for row in read_table("measures.tsv")},
     )
