@@ -134,15 +134,12 @@ class Judge:
     def _pairs(self, question: Question, text: str, agencies: set[str]) -> float:
         """Share (IDF-weighted) of the question's word pairs ("hộ chiếu") the text holds; 1 if it has none.
 
-        Vietnamese words are often two syllables: syllables alone match by accident ("đốc" of
-        "đôn đốc" is not "giám đốc"). The pairs of an agency's name are left out: whether the
-        text names the agency is checked apart, so they do not make up for what is said of it."""
-        named = question.named
-        rest = [t for t, agency in question.pairs if agency not in named]
-        if not rest:
+        Vietnamese words are often two syllables: syllables alone match by accident. The
+        pairs of an agency's name are held when the text names the agency, however spelled."""
+        if not question.pairs:
             return 1.0
-        weights = {t: self.weight(t) for t in rest}
-        terms = set(passage_terms(text, self.lexicon))
+        weights = {t: self.weight(t) for t, _ in question.pairs}
+        terms = set(passage_terms(text, self.lexicon)) | {t for t, agency in question.pairs if agency in agencies}
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
 
