@@ -144,12 +144,12 @@ class Judge:
         return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
 
     def names_held(self, question: Question, passage: Passage, held: list[str] | None = None) -> bool:
-        """The passage (with its document) names every place, document, article, number and
-        unknown agency the question names."""
+        """The passage (with its document) names every place, document, article, number, name
+        ("Đà Nẵng") and unknown agency the question names."""
         held = held if held is not None else words(with_context(passage))
         if any(not contains_run(held, p.words) for p in question.places):
             return False
-        if not set(question.numbers) <= set(held):
+        if not set(question.numbers) <= set(held) or any(not contains_run(held, n) for n in question.names):
             return False
         if any(not contains_run(held, ("dieu", a.article)) for a in question.articles):
             return False

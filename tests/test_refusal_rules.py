@@ -139,3 +139,20 @@ def test_a_follow_up_answer_does_not_mix_the_previous_agency(follow_up):
     assert answer.answered and answer.citations
     assert all("Giáo dục" not in c.passage.chunk.section for c in answer.citations)
     assert any("Sở Y tế" in c.passage.chunk.section for c in answer.citations)
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("Đà Nẵng có kế hoạch phòng, chống tội phạm năm 2026 không?", (("da", "nang"),)),
+    ("Huyện Mù Cang Chải yêu cầu gửi đăng ký thi đua trước ngày nào?", (("mu", "cang", "chai"),)),
+    ("How many traffic accidents happened in Lao Cai?", (("lao", "cai"),)),
+    ("Sở Văn hóa, Thể thao và Du lịch có nhiệm vụ gì?", ()),  # an agency's name
+    ("UBND tỉnh ban hành Kế hoạch số 195/KH-UBND ngày nào?", ()),
+])
+def test_names_a_question_gives(text, names):
+    assert ask(text).names == names
+
+
+def test_a_name_the_passage_lacks_leaves_it_unanswered():
+    asked = ask("Đà Nẵng giao Công an tỉnh nhiệm vụ gì?")
+    assert judge().score(asked, passage("Công an tỉnh chủ trì phòng, chống tội phạm.")) == 0.0
+    assert judge().score(asked, passage("Đà Nẵng giao Công an tỉnh chủ trì phòng, chống tội phạm.")) > 0.0

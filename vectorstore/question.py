@@ -49,6 +49,8 @@ class Question:
     spelled: str = ""  # that translation with its diacritics ("phạt", not "phat")
     intents: frozenset[str] = frozenset()  # when | how_many | who | signer | duty | where
     dated: bool = False  # it asks for a day ("ngày nào", a deadline), not only a period
+    names: tuple[tuple[str, ...], ...] = ()  # runs of capitalised words no agency accounts for
+    # ("Đà Nẵng", "Lao Cai"), folded: a passage must hold each
     numbers: tuple[str, ...] = ()  # the numbers it states ("95" in "95%", "138"): a passage must hold them
     which_place: tuple[str, ...] = ()  # "xã nào", "which province": a place of that kind is asked (folded)
     measure: tuple[str, ...] = ()  # what a how-many question counts: the word after "bao nhiêu" ("vụ")
@@ -128,6 +130,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         untranslated=tuple(untranslated),
         spelled=spelled,
         intents=intents,
+        names=_names(text, toks, agencies, lexicon, marked),
         numbers=tuple(dict.fromkeys(w for w in folded if w.isdigit())),
         which_place=_which_place(folded, spelled_words, lexicon, marked),
         dated=any("date" in m.phrase.flags for m in lexicon.intents.scan(folded, spelled_words)),
@@ -214,6 +217,26 @@ def _untranslated(english_words: list[str], vietnamese: str, agencies: list[Agen
     plain = [word.removesuffix("'s") for word in lexicon.untranslated(english_words)]  # "province's"
     found = [w for word in plain if not lexicon.translate([word]) for w in words(word)]
     return list(dict.fromkeys(w for w in found if w not in known and not w.isdigit() and len(w) > 1))
+
+
+def _names(text: str, toks: list[Token], agencies: list[AgencyMention], lexicon: Lexicon,
+           marked: bool) -> tuple[tuple[str, ...], ...]:
+    """Runs of two or more capitalised words (not abbreviations) outside the agencies named; the
+    word opening a place or naming a document type ("Huyện", "Luật") is not part of a name."""
+    folded = [t.word for t in toks]
+    openers = {i for m in [*lexicon.places.scan(folded, [t.toned for t in toks], marked),
+                           *lexicon.doc_types.scan(folded)] for i in range(m.start, m.end)}
+    runs: list[list[Token]] = [[]]
+    for i, t in enumerate(toks):
+        raw = text[t.start:t.end]
+        named = raw[0].isupper() and not raw.isupper() and raw.isalpha() and i not in openers
+        inside = any(a.start <= t.start < a.end for a in agencies)
+        joined = runs[-1] and not text[runs[-1][-1].end:t.start].strip()
+        if not named or inside or not joined:
+            runs.append([])
+        if named and not inside:
+            runs[-1].append(t)
+    return tuple(dict.fromkeys(tuple(t.word for t in run) for run in runs if len(run) >= 2))
 
 
 def _which_place(folded: list[str], spelled: list[str], lexicon: Lexicon, marked: bool) -> tuple[str, ...]:
