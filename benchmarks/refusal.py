@@ -4,9 +4,10 @@
 
 The set holds questions the five sample documents cannot answer (other provinces,
 other topics, plausible but absent facts, greetings, chit-chat) and answerable
-ones that are not in dev.jsonl, each in the ``tune`` or the ``held`` half; ``tests/data/refusal_held2.jsonl`` is a second held-out set (half ``held2``),
-written after the tuning and never tuned on. For each half, and over all of them,
-the script prints:
+ones that are not in dev.jsonl, each in the ``tune`` or the ``held`` half.
+``tests/data/refusal_held2.jsonl`` is a second held-out set (half ``held2``), written
+before the rules were tuned and first run once they were final; never tuned on.
+For each half, and over all of them, the script prints:
 
 - refusal precision: of the questions refused, the share that were unanswerable;
 - refusal recall: of the unanswerable questions, the share refused;
