@@ -214,8 +214,8 @@ def _untranslated(english_words: list[str], vietnamese: str, agencies: list[Agen
     """Content words of an English question that neither the glossary, the agency registry nor
     its Vietnamese words account for (folded, each once)."""
     known = set(words(vietnamese)) | {w for a in agencies for w in a.words} | lexicon.english["stop"]
-    plain = [word.removesuffix("'s") for word in lexicon.untranslated(english_words)]  # "province's"
-    found = [w for word in plain if not lexicon.translate([word]) for w in words(word)]
+    left = lexicon.untranslated(english_words)
+    found = [w for word in left if not any(lexicon.translate([s]) for s in _stems(word)) for w in words(word)]
     return list(dict.fromkeys(w for w in found if w not in known and not w.isdigit() and len(w) > 1))
 
 
@@ -247,6 +247,15 @@ def _which_place(folded: list[str], spelled: list[str], lexicon: Lexicon, marked
         if lexicon.which.get(after) == "after" or lexicon.which.get(before) == "before":
             return tuple(folded[m.start:m.end])
     return ()
+
+
+def _stems(word: str) -> list[str]:
+    """An English word and what it may be inflected from ("reported", "registers", "province's")."""
+    out = [word]
+    for suffix in ("'s", "s", "es", "ed", "d", "ing"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            out += [word[: -len(suffix)], word[: -len(suffix)] + "e"]
+    return out
 
 
 def _figure(folded: list[str], spelled: list[str], lexicon: Lexicon) -> dict:
