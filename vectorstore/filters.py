@@ -55,21 +55,15 @@ def _folded_phrase(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def _type_names() -> dict[str, str]:
-    """Folded spellings and codes of each document type -> its name (ingest/data/doc_types.tsv)."""
-    names: dict[str, str] = {}
-    for doc_type in doc_types():
-        for alias in (*doc_type.names, *doc_type.codes):
-            names.setdefault(" ".join(words(alias)), doc_type.name)
-    return names
-
-
 @lru_cache(maxsize=4096)
 def _type_key(value: str) -> str:
+    """A type written as its name, any spelling or its code ("KH", "ke hoach") -> its folded name."""
     folded = " ".join(words(value))
-    names = _type_names()
-    return " ".join(words(names.get(folded) or names.get(folded.replace(" ", "")) or value))
+    code = folded.replace(" ", "")
+    for doc_type in doc_types():
+        if folded in doc_type.names or code in doc_type.codes:
+            return " ".join(words(doc_type.name))
+    return folded
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
