@@ -27,7 +27,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from ingest.header import DOC_TYPES, TYPE_CODES
+from ingest.doctypes import doc_types
 from vectorstore.records import DocumentRecord
 from vectorstore.text import default_lexicon, words
 
@@ -57,8 +57,13 @@ def _folded_phrase(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def _type_key(value: str) -> str:
+    """A type written as its name, any spelling or its code ("KH", "ke hoach") -> its folded name."""
     folded = " ".join(words(value))
-    return " ".join(words(DOC_TYPES.get(folded) or TYPE_CODES.get(folded.replace(" ", "")) or value))
+    code = folded.replace(" ", "")
+    for doc_type in doc_types():
+        if folded in doc_type.names or code in doc_type.codes:
+            return " ".join(words(doc_type.name))
+    return folded
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:

@@ -36,7 +36,9 @@ from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 log = logging.getLogger(__name__)
 
 _REGISTRY_TTL = 1.0  # seconds; other processes' writes show up within this
-_REGISTRY_RELOAD = 60.0  # seconds; the whole registry is re-read this often even if the stamp did not change
+_REGISTRY_RELOAD = 60.0  # seconds; the registry is re-checked this often even if the stamp did not change
+_WRITTEN = "written"  # registry metadata: when the record was written (microseconds since the epoch)
+_CLOCK_MARGIN_US = 120_000_000  # records written up to 2 min before the newest one seen are re-read (clock skew)
 _STAMP = "registry"
 
 
@@ -73,7 +75,8 @@ class Store:
         self._registry: dict[str, DocumentRecord] | None = None
         self._fingerprint = ""  # of the registry above; "" until asked for
         self._registry_at = 0.0  # when the stamp was last checked
-        self._loaded_at = 0.0  # when the registry was last read whole
+        self._loaded_at = 0.0  # when the registry was last read
+        self._written_seen = 0  # the newest record's write time seen (see _read_registry)
         self._stamp: str | None = None
         self._batch = max(1, min(int(client.get_max_batch_size()), 1000))
 
@@ -95,13 +98,32 @@ class Store:
             stamp = self._read_stamp()
             self._registry_at = now
             if self._registry is None or stamp != self._stamp or now - self._loaded_at > _REGISTRY_RELOAD:
-                got = self._docs.get(include=["metadatas"])
-                self._registry = {
-                    doc_id: DocumentRecord.from_metadata(doc_id, dict(meta or {}))
-                    for doc_id, meta in zip(got["ids"], got["metadatas"] or [])
-                }
+                self._registry = self._read_registry(self._registry)
                 self._stamp, self._loaded_at, self._fingerprint = stamp, now, ""
             return self._registry
+
+    def _read_registry(self, known: dict[str, DocumentRecord] | None) -> dict[str, DocumentRecord]:
+        """The registry, read whole the first time; afterwards only the records written since the
+        newest one seen (less a margin for clocks) and those never seen, dropping removed ids. A
+        change to one document thus costs one small read, whatever the size of the archive."""
+        if known is None:
+            got = self._docs.get(include=["metadatas"])
+        else:
+            ids = set(self._docs.get(include=[])["ids"])
+            known = {doc_id: record for doc_id, record in known.items() if doc_id in ids}
+            since = self._written_seen - _CLOCK_MARGIN_US
+            got = self._docs.get(where={_WRITTEN: {"$gt": since}}, include=["metadatas"])
+            unseen = sorted(ids - set(known) - set(got["ids"]))
+            if unseen:  # written by a version of chidao that did not stamp records
+                more = self._docs.get(ids=unseen, include=["metadatas"])
+                got = {"ids": list(got["ids"]) + list(more["ids"]),
+                       "metadatas": list(got["metadatas"] or []) + list(more["metadatas"] or [])}
+        registry = dict(known or {})
+        for doc_id, meta in zip(got["ids"], got["metadatas"] or []):
+            meta = dict(meta or {})
+            self._written_seen = max(self._written_seen, int(meta.get(_WRITTEN) or 0))
+            registry[doc_id] = DocumentRecord.from_metadata(doc_id, meta)
+        return registry
 
     def _read_stamp(self) -> str:
         got = self._stamps.get(ids=[_STAMP], include=["metadatas"])
@@ -113,7 +135,7 @@ class Store:
         self._stamps.upsert(ids=[_STAMP], documents=[" "], embeddings=[np.ones(1, dtype=np.float32)],
                             metadatas=[{"stamp": uuid.uuid4().hex}])
         with self._read_lock:
-            self._registry = None
+            self._registry_at = 0.0  # the next read sees the new stamp and reads what changed
 
     def documents(self) -> list[DocumentRecord]:
         return sorted(self.registry().values(), key=lambda d: d.source)
@@ -167,7 +189,8 @@ class Store:
     def commit(self, doc: DocumentRecord, text: str) -> None:
         """Make ``doc.version`` the live version of the document, then drop other versions."""
         with self._lock:
-            self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[doc.to_metadata()])
+            meta = {**doc.to_metadata(), _WRITTEN: time.time_ns() // 1000}
+            self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[meta])
             self._changed()
             self.drop_versions(doc.id, keep=doc.version)
 

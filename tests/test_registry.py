@@ -1,0 +1,87 @@
+"""The registry cache: a change to one document costs one small read, not the whole registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vectorstore.hashing import HashingEmbedder
+from vectorstore.records import DocumentRecord
+from vectorstore.store import Store
+
+
+class CountingCollection:
+    """The registry collection, counting how many records each read returns."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.returned = inner, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        got = self.inner.get(*args, **kwargs)
+        if kwargs.get("include") != []:  # ids only is not a record read
+            self.returned.append(len(got["ids"]))
+        return got
+
+
+def record(doc_id: str, version: str = "v1") -> DocumentRecord:
+    return DocumentRecord(id=doc_id, source=f"{doc_id}.txt", version=version, title=f"Kế hoạch {doc_id}",
+                          sections=[{"path": "I", "title": "NHIỆM VỤ"}] * 20)
+
+
+def test_a_reader_takes_in_one_change_without_rereading_the_registry(tmp_path, monkeypatch):
+    embedder = HashingEmbedder()
+    writer, reader = Store.open(tmp_path, embedder), Store.open(tmp_path, embedder)
+    for n in range(30):
+        writer.commit(record(f"doc-{n}"), "text")
+    monkeypatch.setattr("vectorstore.store._REGISTRY_TTL", 0.0)  # check the stamp at every read
+    assert len(reader.registry()) == 30
+    reader._docs = counting = CountingCollection(reader._docs)
+
+    writer.commit(record("doc-new"), "text")
+    writer.commit(record("doc-3", "v2"), "text")
+    writer.remove("doc-7")
+    registry = reader.registry()
+    assert set(registry) == {f"doc-{n}" for n in range(30) if n != 7} | {"doc-new"}
+    assert registry["doc-3"].version == "v2" and registry["doc-new"].title == "Kế hoạch doc-new"
+    assert registry["doc-5"].sections == record("doc-5").sections  # unchanged records kept whole
+    assert sum(counting.returned) <= 31  # at most every record once more (all written within the margin)
+
+
+def test_records_written_long_ago_are_not_read_again(tmp_path, monkeypatch):
+    embedder = HashingEmbedder()
+    writer, reader = Store.open(tmp_path, embedder), Store.open(tmp_path, embedder)
+    clock = {"now": 1_000_000_000_000_000_000}
+    monkeypatch.setattr("vectorstore.store.time.time_ns", lambda: clock["now"])
+    for n in range(30):
+        writer.commit(record(f"doc-{n}"), "text")
+    monkeypatch.setattr("vectorstore.store._REGISTRY_TTL", 0.0)
+    assert len(reader.registry()) == 30
+    reader._docs = counting = CountingCollection(reader._docs)
+
+    clock["now"] += 3600 * 10**9  # an hour later
+    writer.commit(record("doc-new"), "text")
+    reader.registry()  # the records within the clock margin of the newest seen are read once more
+    clock["now"] += 3600 * 10**9
+    counting.returned.clear()
+    writer.commit(record("doc-newer"), "text")
+    writer.remove("doc-7")
+    registry = reader.registry()
+    assert set(registry) == {f"doc-{n}" for n in range(30) if n != 7} | {"doc-new", "doc-newer"}
+    # the new record and the newest one seen before (within the clock margin), not the 30 written hours before
+    assert counting.returned == [2]
+    writer.commit(record("doc-newest"), "text")
+    assert "doc-newest" in reader.registry() and counting.returned == [2, 2]
+
+
+def test_records_without_a_write_time_are_still_read(tmp_path, monkeypatch):
+    """A registry written by an older chidao has no write times: such records are read once."""
+    embedder = HashingEmbedder()
+    writer, reader = Store.open(tmp_path, embedder), Store.open(tmp_path, embedder)
+    writer.commit(record("doc-a"), "text")
+    monkeypatch.setattr("vectorstore.store._REGISTRY_TTL", 0.0)
+    assert set(reader.registry()) == {"doc-a"}
+    writer._docs.upsert(ids=["doc-old"], documents=["text"], metadatas=[record("doc-old").to_metadata()])
+    writer._changed()
+    assert set(reader.registry()) == {"doc-a", "doc-old"}
