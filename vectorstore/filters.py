@@ -27,7 +27,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from ingest.header import DOC_TYPES, TYPE_CODES
+from ingest.doctypes import doc_types
 from vectorstore.records import DocumentRecord
 from vectorstore.text import default_lexicon, words
 
@@ -58,7 +58,9 @@ def _folded_phrase(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def _type_key(value: str) -> str:
     folded = " ".join(words(value))
-    return " ".join(words(DOC_TYPES.get(folded) or TYPE_CODES.get(folded.replace(" ", "")) or value))
+    found = next((t.name for t in doc_types()
+                  if folded in t.names or folded.replace(" ", "") in t.codes), value)
+    return " ".join(words(found))
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
