@@ -53,7 +53,8 @@ class DocumentRecord:
     def label(self) -> str:
         """How a citation names the document: "Kế hoạch 195/KH-UBND"; a law by its name, "Luật Cư trú 2020"."""
         if self.named_by_title:
-            return self.name
+            year = self.date[:4] if self.date[:4].isdigit() and self.date[:4] not in self.title else ""
+            return f"{self.name} {year}".rstrip()
         parts = [p for p in (self.doc_type, self.doc_number) if p]
         return " ".join(parts) or self.source
 
