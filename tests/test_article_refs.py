@@ -153,3 +153,17 @@ def test_a_numbered_or_local_document_ranks_first(refs_service):
         found = refs_service.search(f"Huyện {place} giao Công an huyện chủ trì tổ chức Ngày hội gì?", 5)
         assert found[0].document.source == own  # the plans say the same: the locality decides …
         assert other in {p.document.source for p in found}  # … as a boost, not a filter
+
+
+@pytest.mark.parametrize(("question", "alpha"), [
+    ("Viên chức bị khiển trách thì thời hạn nâng lương bị kéo dài bao lâu?", 0.7),
+    ("vien chuc bi khien trach thi thoi han nang luong bi keo dai bao lau", 0.85),  # no diacritics
+    ("How long is the salary raise delayed for a reprimanded public employee?", 0.7),
+])
+def test_a_question_without_diacritics_leans_on_the_lexical_side(question, alpha):
+    from vectorstore.fusion import ScoreFusion
+    from vectorstore.retriever import HybridRetriever
+
+    retriever = HybridRetriever.__new__(HybridRetriever)  # only the fusion settings are read
+    retriever.fusion, retriever.unmarked_lexical_weight = ScoreFusion(0.7), 0.85
+    assert retriever._fusion_for(read_question(question, default_lexicon())).alpha == alpha

@@ -54,6 +54,7 @@ class Question:
     period: Period | None = None
     forms: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # folded -> toned spellings
     remainder: tuple[tuple[str, int], ...] = ()  # content words besides the asking: (folded, char offset)
+    marked: bool = True  # typed with diacritics (some word has them)
     pairs: tuple[tuple[str, str], ...] = ()  # adjacent pairs of those words ("ho_chieu") and the id of
     # the known agency whose name they are part of ("" for none); function words left out
 
@@ -125,6 +126,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         articles=tuple(read_articles(toks, lexicon)),
         period=period,
         forms=_forms(text, toks, spelled),
+        marked=marked,
         **_remainder(toks, asking | asked | period_spans, agencies, lexicon, english),
     )
 

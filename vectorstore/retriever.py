@@ -10,7 +10,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -70,7 +70,7 @@ class HybridRetriever(Retriever):
         heading_weight: float = 0.3,
         place_weight: float = 0.15,
         article_weight: float = 0.5,
-        article_support: float = 0.0,
+        unmarked_lexical_weight: float = 0.85,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -80,7 +80,7 @@ class HybridRetriever(Retriever):
         self.heading_weight = heading_weight
         self.place_weight = place_weight
         self.article_weight = article_weight
-        self.article_support = article_support
+        self.unmarked_lexical_weight = unmarked_lexical_weight
         self.lexical = LexicalSync(store)
         self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # recently used, by id (immutable)
         self._lock = threading.Lock()
@@ -147,7 +147,7 @@ class HybridRetriever(Retriever):
         query_terms = set(q.terms)
         local = {d.id for d in registry.values() if names_place(q.words, d.place)} | local_documents(q, registry)
         out: list[Passage] = []
-        for cid, score in self.fusion.fuse(lexical, dense):
+        for cid, score in self._fusion_for(q).fuse(lexical, dense):
             chunk = chunks.get(cid)
             doc = registry.get(chunk.document_id) if chunk else None
             if chunk is None or doc is None or doc.version != chunk.version:
@@ -159,24 +159,16 @@ class HybridRetriever(Retriever):
             out.append(
                 Passage(chunk, doc, score, lex_rank.get(cid), den_rank.get(cid), den_score.get(cid, 0.0), match)
             )
-        return self._by_article(out)[:k]
+        out.sort(key=lambda p: -p.score)
+        return out[:k]
 
-    def _by_article(self, passages: list[Passage]) -> list[Passage]:
-        """Passages ranked with their articles: the best passage of an article scores for the
-        article (its best score plus ``article_support`` times the next best of the same article),
-        the article's further passages keep their own, lower score. Passages outside articles
-        are ranked as they are."""
-        groups: dict[tuple[str, str], list[Passage]] = {}
-        for p in sorted(passages, key=lambda p: -p.score):
-            if p.chunk.article:
-                groups.setdefault((p.document.id, p.chunk.article), []).append(p)
-        lifted = {}
-        for group in groups.values():
-            if len(group) > 1 and self.article_support:
-                best = group[0]
-                lifted[best.chunk.id] = best.score + self.article_support * group[1].score
-        out = [replace(p, score=lifted[p.chunk.id]) if p.chunk.id in lifted else p for p in passages]
-        return sorted(out, key=lambda p: -p.score)
+    def _fusion_for(self, q: Question) -> Fusion:
+        """The fusion for this question: the model read accented text, so the dense side of a
+        Vietnamese question typed without diacritics is weaker and its lexical side weighs
+        at least ``unmarked_lexical_weight`` (score fusion only)."""
+        if q.marked or q.english or not isinstance(self.fusion, ScoreFusion):
+            return self.fusion
+        return ScoreFusion(max(self.fusion.alpha, self.unmarked_lexical_weight))
 
     # -- documents and articles the question names (vectorstore.references) ----------------
 
