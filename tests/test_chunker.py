@@ -124,6 +124,7 @@ def test_plan_sections_are_chunked_as_before():
 
 def test_finding_3_unbreakable_run_is_split_without_recursion(e5):
     runs = ["x" * 3000, parse_bytes(b"\xff\xfe\xc3\x28" * 1000, "bad.txt").text]
+    e5.count_tokens("x")  # load the model (and torch) first: an import under a low limit would break it
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(200)  # the old chunker recursed once per halving: far deeper than this
     try:

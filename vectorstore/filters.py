@@ -57,10 +57,13 @@ def _folded_phrase(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def _type_key(value: str) -> str:
+    """A type written as its name, any spelling or its code ("KH", "ke hoach") -> its folded name."""
     folded = " ".join(words(value))
-    found = next((t.name for t in doc_types()
-                  if folded in t.names or folded.replace(" ", "") in t.codes), value)
-    return " ".join(words(found))
+    code = folded.replace(" ", "")
+    for doc_type in doc_types():
+        if folded in doc_type.names or code in doc_type.codes:
+            return " ".join(words(doc_type.name))
+    return folded
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
