@@ -92,6 +92,7 @@ def test_citation_label_names_the_article(where, page, vi, en):
 def test_law_label_takes_its_year_from_the_date():
     assert REGISTRY["cu_tru"].label == "Luật Cư trú 2020"
     assert REGISTRY["kh195"].label == "Kế hoạch 195/KH-UBND"
+    assert record("x", doc_type="Luật", title="Điện ảnh", doc_number="05/2022/QH15").label == "Luật Điện ảnh 2022"
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -167,3 +168,15 @@ def test_a_question_without_diacritics_leans_on_the_lexical_side(question, alpha
     retriever = HybridRetriever.__new__(HybridRetriever)  # only the fusion settings are read
     retriever.fusion, retriever.unmarked_lexical_weight = ScoreFusion(0.7), 0.85
     assert retriever._fusion_for(read_question(question, default_lexicon())).alpha == alpha
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("question", "label"), [
+    ("Điều 12 Luật Điện ảnh quy định gì?", "Luật Điện ảnh 2022, Điều 12"),
+    ("dieu 12 luat dien anh quy dinh gi", "Luật Điện ảnh 2022, Điều 12"),
+    ("What does Article 12 of the Cinema Law say?", "Luật Điện ảnh 2022, Article 12"),
+])
+def test_chat_answers_an_article_question_quoting_the_article(refs_service, question, label):
+    answer = refs_service.chat(question)
+    assert answer.answered and f"**{label}**" in answer.answer
+    assert "Trường quay được cung cấp các dịch vụ" in answer.answer  # the article's text, not its heading alone
