@@ -1,11 +1,13 @@
 """Refusal precision and recall on the hand-written set ``tests/data/refusal.jsonl``.
 
-    python benchmarks/refusal.py --data-dir DIR [--half tune|held|all] [--verbose]
+    python benchmarks/refusal.py --data-dir DIR [--set FILE ...] [--half tune|held|held2|all] [--verbose]
 
 The set holds questions the five sample documents cannot answer (other provinces,
 other topics, plausible but absent facts, greetings, chit-chat) and answerable
-ones that are not in dev.jsonl, each in the ``tune`` or the ``held`` half. For each
-half the script prints:
+ones that are not in dev.jsonl, each in the ``tune`` or the ``held`` half.
+``tests/data/refusal_held2.jsonl`` is a second held-out set (half ``held2``), written
+before the rules were tuned and first run once they were final; never tuned on.
+For each half, and over all of them, the script prints:
 
 - refusal precision: of the questions refused, the share that were unanswerable;
 - refusal recall: of the unanswerable questions, the share refused;
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from common import ROOT, SAMPLES, log
 
-SET = ROOT / "tests" / "data" / "refusal.jsonl"
+SETS = (ROOT / "tests" / "data" / "refusal.jsonl", ROOT / "tests" / "data" / "refusal_held2.jsonl")
 
 
 def load(path: Path) -> list[dict]:
@@ -81,20 +83,20 @@ def ingest_samples(data_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path)
-    parser.add_argument("--set", type=Path, default=SET)
-    parser.add_argument("--half", choices=("tune", "held", "all"), default="tune")
+    parser.add_argument("--set", type=Path, nargs="+", default=list(SETS))
+    parser.add_argument("--half", choices=("tune", "held", "held2", "all"), default="tune")
     parser.add_argument("--verbose", action="store_true", help="name each question judged wrongly (stderr)")
     args = parser.parse_args()
-    rows = [r for r in load(args.set) if args.half == "all" or r["half"] == args.half]
+    rows = [r for path in args.set for r in load(path) if args.half == "all" or r["half"] == args.half]
     with tempfile.TemporaryDirectory(prefix="chidao-refusal-") as tmp:
         data_dir = args.data_dir
         if data_dir is None:
             data_dir = Path(tmp)
             ingest_samples(data_dir)
         results = run(service_for(data_dir), rows, args.verbose)
-    halves = ("tune", "held") if args.half == "all" else (args.half,)
-    for half in halves:
-        figures = score([r for r in results if r["half"] == half])
+    halves = list(dict.fromkeys(r["half"] for r in results))
+    for half in halves + (["all"] if len(halves) > 1 else []):
+        figures = score([r for r in results if half in ("all", r["half"])])
         print(f"[{half}] {figures['questions']} questions ({figures['unanswerable']} unanswerable, "
               f"{figures['answerable']} answerable)")
         print(f"  refusal precision    {figures['refusal_precision']:.3f}")

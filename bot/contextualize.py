@@ -2,7 +2,9 @@
 
 "Còn Sở Y tế thì sao?" after "Sở Giáo dục và Đào tạo có nhiệm vụ gì?" must
 search for Sở Y tế's tasks. :class:`RuleContextualizer` does it without a
-model: it carries the previous question's intent and swaps the entity, and
+model: it carries the previous question's intent and swaps the entity (read,
+when a reader is wired in, by :func:`vectorstore.question.read_question`, so
+"con so y te thi sao" after "so giao duc va dao tao co nhiem vu gi" swaps too), and
 resolves "văn bản này", "cơ quan đó", "việc đó". ``bot.contextualize_llm``
 asks the language model and falls back to these rules when the model fails.
 Both read only the most recent turns, within a bound on characters
@@ -16,11 +18,14 @@ import logging
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ingest.folding import fold_chars
+from vectorstore.question import Question
+
+Reader = Callable[[str], Question]
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +194,9 @@ class RuleContextualizer(Contextualizer):
 
     max_follow_up_words = 10
 
-    def __init__(self, max_chars: int = HISTORY_CHARS) -> None:
+    def __init__(self, max_chars: int = HISTORY_CHARS, reader: Reader | None = None) -> None:
         self.max_chars = max_chars
+        self.reader = reader  # the one reading of a question; without it, agencies are found as written
 
     def rewrite(self, message: str, history: Sequence[TurnLike]) -> str:
         context = Context()
@@ -226,13 +232,25 @@ class RuleContextualizer(Contextualizer):
             words = len(x.split())
             if not x or words > self.max_follow_up_words:
                 continue
-            if i == 1 and not (find_agency(x) or x[:1].isupper()):  # bare "Còn …": only a name
+            if i == 1 and not (find_agency(x) or x[:1].isupper() or self._agency(x)):  # bare "Còn …": a name
                 continue
             return self._swap(x, context)
         return None
 
+    def _agency(self, text: str) -> tuple[Question, int, int] | None:
+        """The reading of ``text`` and the span of the first agency it names (toned or not)."""
+        if self.reader is None:
+            return None
+        question = self.reader(text)
+        first = question.agencies[0] if question.agencies else None
+        return (question, first.start, first.end) if first else None
+
     def _swap(self, x: str, context: Context) -> str:
         previous = context.question or ""
+        new, old = self._agency(x), self._agency(previous)
+        if new and old:  # the previous question's agency span, replaced by the new one as typed
+            (asked, start, end), (before, at, until) = new, old
+            return before.text[:at] + asked.text[start:end] + before.text[until:]
         agency = find_agency(previous)
         place = find_place(previous)
         if find_agency(x) and agency:

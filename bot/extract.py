@@ -29,6 +29,7 @@ _EVIDENCE = {
         r"|\bdinh ky\b|\b\d{1,2} thang\b"
     ),
     "how_many": re.compile(r"\d"),
+    "date": re.compile(r"\b\d{1,2}\s*/\s*\d{1,2}(\s*/\s*\d{2,4})?\b|\bngay \d|\bthang \d"),
 }
 UNIT_BONUS = 3.0
 SPAN_LIMIT = 650

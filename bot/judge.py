@@ -21,14 +21,14 @@ from dataclasses import dataclass, replace
 import prompts
 from bot.citations import Answer, Citation
 from bot.extract import Weight, query_weights, states, with_context
+from bot.figures import states_figure
 from ingest.folding import has_marks, toned_words
 from vectorstore.question import Question
 from vectorstore.retriever import Passage
-from vectorstore.text import Lexicon, contains_run, passage_terms, words
+from vectorstore.text import Lexicon, contains_run, passage_terms, tokens, words
 
 SectionText = Callable[[Passage], str]
 _MARKER = re.compile(r"[ \t]*\[(\d+)\]")
-EVIDENCE = ("when", "how_many")  # asked, a passage must state it: a date or period, a figure
 
 
 def not_found(language: str = "vi", mode: str = "extractive") -> Answer:
@@ -89,7 +89,7 @@ class Judge:
         held = words(text)
         if not self.names_held(question, passage, held):
             return 0.0
-        if any(not states(i, passage.chunk.text) for i in EVIDENCE if i in question.intents):
+        if not self.states_asked(question, passage.chunk.text):
             return 0.0
         agencies = self._agencies(question, passage, held)
         if agencies is None:
@@ -97,6 +97,28 @@ class Judge:
         if self._pairs(question, text, agencies) < self.min_pairs:
             return 0.0
         return self._coverage(question, passage, text, held, weights, agencies)
+
+    def states_asked(self, question: Question, text: str) -> bool:
+        """Whether ``text`` states what the question asks for: a date or period (when; a day when it
+        asks "ngày nào" or for a deadline), a figure of what it counts (how many: "85%", "01 xã"; not
+        a date or a document number; in a text without diacritics, OCR, a figure of anything)."""
+        if "when" in question.intents and not states("date" if question.dated else "when", text):
+            return False
+        if question.which_place and not self.names_a_place(question, text):
+            return False
+        measure = question.measure if _written_with_marks(text) else ()  # OCR garbles words: "05 nim"
+        return "how_many" not in question.intents or states_figure(text, self.lexicon, measure, question.identifier)
+
+    def names_a_place(self, question: Question, text: str) -> bool:
+        """Whether ``text`` names a place of the kind asked ("xã Bản Xèo" for "xã nào"; any
+        kind for an English question): the opening word, then a capitalised name."""
+        toks = tokens(text)
+        folded = [t.word for t in toks]
+        for m in self.lexicon.places.scan(folded, [t.toned for t in toks], _written_with_marks(text)):
+            kind = question.english or tuple(folded[m.start:m.end]) == question.which_place
+            if kind and m.end < len(toks) and text[toks[m.end].start].isupper():
+                return True
+        return False
 
     def _agencies(self, question: Question, passage: Passage, held: list[str]) -> set[str] | None:
         """The agencies named by the question that the passage names (all of them when it is
@@ -122,10 +144,12 @@ class Judge:
         return sum(w for t, w in weights.items() if t in terms) / total if total else 1.0
 
     def names_held(self, question: Question, passage: Passage, held: list[str] | None = None) -> bool:
-        """The passage (with its document) names every place, document, article and unknown
-        agency the question names."""
+        """The passage (with its document) names every place, document, article, number, name
+        ("Đà Nẵng") and unknown agency the question names."""
         held = held if held is not None else words(with_context(passage))
         if any(not contains_run(held, p.words) for p in question.places):
+            return False
+        if not set(question.numbers) <= set(held) or any(not contains_run(held, n) for n in question.names):
             return False
         if any(not contains_run(held, ("dieu", a.article)) for a in question.articles):
             return False
@@ -149,10 +173,12 @@ class Judge:
 
         Only single words count here (the pairs are checked apart). A passage naming an
         agency of the question holds its name however the question spelled it ("Sở GD&ĐT").
+        An English question's words the glossary does not know count too: held only as written.
         """
         named = question.named
         cued = {w for agency in agencies for w in named[agency]}
         single = {t: w for t, w in weights.items() if "_" not in t}
+        single.update((t, self.weight(t)) for t in question.untranslated)
         return self._share(question, single, text, held, passage.chunk.text, cued)
 
     def share(self, question: Question, wanted: Sequence[str], text: str) -> float:

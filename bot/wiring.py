@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.answer import Answerer, ExtractiveAnswerer
-from bot.contextualize import Contextualizer, RuleContextualizer
+from bot.contextualize import Contextualizer, Reader, RuleContextualizer
 from bot.contextualize_llm import LLMContextualizer
 from bot.judge import Judge
 from bot.service import ChatService
@@ -62,7 +62,8 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
     weight = answerer_weight(retriever)
     judge = Judge(weight, lexicon, settings.min_coverage, section_text=section_text(retriever))
     answerer = ExtractiveAnswerer(weight, document_passages=retriever.document_passages)
-    answerer, contextualizer = with_language_model(settings, answerer, LangChainRetriever(retriever=retriever))
+    answerer, contextualizer = with_language_model(
+        settings, answerer, LangChainRetriever(retriever=retriever), reader=retriever.analyse)
     tasks = TaskAnswerer(TaskIndex(store, registry), judge)
     return ChatService(
         store, retriever, answerer, judge, build_indexer(settings, store), contextualizer=contextualizer,
@@ -84,15 +85,17 @@ def answerer_weight(retriever: HybridRetriever) -> Callable[[str], float]:
 
 
 def with_language_model(
-    settings: Settings, extractive: ExtractiveAnswerer, retriever: BaseRetriever | None = None
+    settings: Settings, extractive: ExtractiveAnswerer, retriever: BaseRetriever | None = None,
+    reader: Reader | None = None,
 ) -> tuple[Answerer, Contextualizer]:
     """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones.
 
-    ``retriever`` (a LangChain retriever) serves the LLM chain when it is asked without passages.
+    ``retriever`` (a LangChain retriever) serves the LLM chain when it is asked without passages;
+    ``reader`` reads a question once (the retriever's), for the rules that resolve follow-ups.
     """
     from bot.llm import build_chat_model
 
-    rules = RuleContextualizer(settings.history_chars)
+    rules = RuleContextualizer(settings.history_chars, reader)
     model = build_chat_model(settings)
     if model is None:
         return extractive, rules

@@ -44,8 +44,17 @@ class Question:
     content: frozenset[str]  # words that carry meaning (no question or function words)
     dense_text: str  # what the dense retriever embeds
     translated: tuple[str, ...] = ()  # Vietnamese words for an English question
+    untranslated: tuple[str, ...] = ()  # its content words the glossary does not know ("ministry"):
+    # no Vietnamese passage holds them, so they count against it (names typed plainly, "Lao Cai", do)
     spelled: str = ""  # that translation with its diacritics ("phạt", not "phat")
     intents: frozenset[str] = frozenset()  # when | how_many | who | signer | duty | where
+    dated: bool = False  # it asks for a day ("ngày nào", a deadline), not only a period
+    names: tuple[tuple[str, ...], ...] = ()  # runs of capitalised words no agency accounts for
+    # ("Đà Nẵng", "Lao Cai"), folded: a passage must hold each
+    numbers: tuple[str, ...] = ()  # the numbers it states ("95" in "95%", "138"): a passage must hold them
+    which_place: tuple[str, ...] = ()  # "xã nào", "which province": a place of that kind is asked (folded)
+    measure: tuple[str, ...] = ()  # what a how-many question counts: the word after "bao nhiêu" ("vụ")
+    identifier: bool = False  # it asks for a number that names something ("kế hoạch số mấy?")
     cues: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # intent -> cue words
     agencies: tuple[AgencyMention, ...] = ()
     places: tuple[Place, ...] = ()
@@ -98,6 +107,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
     expansions = [w for a in agencies if a.known and (english or a.kind == "agency") for w in words(a.name)]
     extra = lexicon.expand_abbreviations(seq) + expansions
     translated: list[str] = []
+    untranslated: list[str] = []
     spelled = ""
     intents, cues, asked = _intents(folded, spelled_words, [], lexicon)
     if english:  # the words that ask ("when", "how many") are not searched for
@@ -107,6 +117,7 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         vietnamese = vietnamese_runs(text, lexicon)
         numbers = [w for w in folded if w.isdigit()]
         translated = lexicon.translate(english_words) + expansions + words(vietnamese) + numbers
+        untranslated = _untranslated(english_words, vietnamese, agencies, lexicon)
         spelled = f"{lexicon.translate_spelled(english_words)} {vietnamese}".strip()
     stop = lexicon.function_words
     terms = [t for part in parts for t in with_pairs(part)] + with_pairs(extra) + with_pairs(translated)
@@ -121,9 +132,15 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         content=frozenset(w for w in (translated if english else seq + extra) if w not in stop),
         dense_text=text if not translated else f"{text} ({' '.join(translated)})",
         translated=tuple(translated),
+        untranslated=tuple(untranslated),
         spelled=spelled,
         intents=intents,
+        names=_names(text, toks, agencies, lexicon, marked),
+        numbers=tuple(dict.fromkeys(w for w in folded if w.isdigit())),
+        which_place=_which_place(folded, spelled_words, lexicon, marked),
+        dated=any("date" in m.phrase.flags for m in lexicon.intents.scan(folded, spelled_words)),
         cues=cues,
+        **({} if english else _figure(folded, spelled_words, lexicon)),
         agencies=tuple(agencies),
         places=tuple(read_places(text, toks, lexicon, marked)),
         documents=tuple(read_documents(text, toks, lexicon, ends)),
@@ -206,6 +223,68 @@ def _intents(
     asked = {i for m, own in matches if own
              for i in [*range(m.start, m.start + len(m.phrase.head)), *range(m.end - len(m.phrase.tail), m.end)]}
     return frozenset(m.value for m, _ in matches), {k: frozenset(v) for k, v in cues.items()}, asked
+
+
+def _untranslated(english_words: list[str], vietnamese: str, agencies: list[AgencyMention],
+                  lexicon: Lexicon) -> list[str]:
+    """Content words of an English question that neither the glossary, the agency registry nor
+    its Vietnamese words account for (folded, each once)."""
+    known = set(words(vietnamese)) | {w for a in agencies for w in a.words} | lexicon.english["stop"]
+    left = lexicon.untranslated(english_words)
+    found = [w for word in left if not any(lexicon.translate([s]) for s in _stems(word)) for w in words(word)]
+    return list(dict.fromkeys(w for w in found if w not in known and not w.isdigit() and len(w) > 1))
+
+
+def _names(text: str, toks: list[Token], agencies: list[AgencyMention], lexicon: Lexicon,
+           marked: bool) -> tuple[tuple[str, ...], ...]:
+    """Runs of two or more capitalised words (not abbreviations) outside the agencies named; the
+    word opening a place or naming a document type ("Huyện", "Luật") is not part of a name."""
+    folded = [t.word for t in toks]
+    openers = {i for m in [*lexicon.places.scan(folded, [t.toned for t in toks], marked),
+                           *lexicon.doc_types.scan(folded)] for i in range(m.start, m.end)}
+    runs: list[list[Token]] = [[]]
+    for i, t in enumerate(toks):
+        raw = text[t.start:t.end]
+        named = raw[0].isupper() and not raw.isupper() and raw.isalpha() and i not in openers
+        inside = any(a.start <= t.start < a.end for a in agencies)
+        joined = runs[-1] and not text[runs[-1][-1].end:t.start].strip()
+        if not named or inside or not joined:
+            runs.append([])
+        if named and not inside:
+            runs[-1].append(t)
+    return tuple(dict.fromkeys(tuple(t.word for t in run) for run in runs if len(run) >= 2))
+
+
+def _which_place(folded: list[str], spelled: list[str], lexicon: Lexicon, marked: bool) -> tuple[str, ...]:
+    """The kind of place asked for: "xã" in "tại xã nào", "province" in "which province"."""
+    for m in lexicon.places.scan(folded, spelled, marked):
+        after = folded[m.end] if m.end < len(folded) else ""
+        before = folded[m.start - 1] if m.start else ""
+        if lexicon.which.get(after) == "after" or lexicon.which.get(before) == "before":
+            return tuple(folded[m.start:m.end])
+    return ()
+
+
+def _stems(word: str) -> list[str]:
+    """An English word and what it may be inflected from ("reported", "registers", "province's")."""
+    out = [word]
+    for suffix in ("'s", "s", "es", "ed", "d", "ing"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            out += [word[: -len(suffix)], word[: -len(suffix)] + "e"]
+    return out
+
+
+def _figure(folded: list[str], spelled: list[str], lexicon: Lexicon) -> dict:
+    """What a how-many question counts (the word after "bao nhiêu", "mấy": "vụ", "tiền", "phần
+    trăm") and whether it asks for a number that names something ("số mấy")."""
+    for m in lexicon.intents.matches(folded, spelled):
+        if m.value != "how_many" or "cue" in m.phrase.flags:
+            continue
+        after = folded[m.end] if m.end < len(folded) else ""
+        named = any(n.end == m.start for n in lexicon.figure_names.matches(folded))
+        unit = after and not after.isdigit() and after not in lexicon.function_words and not named
+        return {"measure": (after,) if unit else (), "identifier": named}
+    return {}
 
 
 def _forms(text: str, toks: list[Token], spelled: str) -> dict[str, frozenset[str]]:

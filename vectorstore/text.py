@@ -121,6 +121,10 @@ class Lexicon:
     name_ends: Spellings
     equivalents: dict[str, tuple[str, ...]]
     all_units: PhraseTable
+    figure_names: PhraseTable  # "số" before "mấy": a number that names something is asked
+    naming: frozenset[str]  # "ngày", "số", "Điều" before a number: it names, not counts (folded)
+    which: dict[str, str]  # "nao" -> after, "which" -> before: asks which place of a kind
+    measures: dict[str, tuple[str, ...]]  # what a figure counts: "tien" -> "dong" …
 
     def expand_abbreviations(self, seq: list[str]) -> list[str]:
         """Expansions of the abbreviations found in ``seq`` (each once)."""
@@ -146,8 +150,16 @@ class Lexicon:
         """The same translation as the glossary writes it, with diacritics."""
         return " ".join(self._matches(english_words))
 
+    def untranslated(self, english_words: list[str]) -> list[str]:
+        """The words of ``english_words`` no glossary phrase translates."""
+        return self._walk(english_words)[1]
+
     def _matches(self, english_words: list[str]) -> list[str]:
+        return self._walk(english_words)[0]
+
+    def _walk(self, english_words: list[str]) -> tuple[list[str], list[str]]:
         out: list[str] = []
+        left: list[str] = []
         i = 0
         while i < len(english_words):
             for phrase, vietnamese in self.glossary:
@@ -156,8 +168,9 @@ class Lexicon:
                     i += len(phrase)
                     break
             else:
+                left.append(english_words[i])
                 i += 1
-        return out
+        return out, left
 
 
 def load_lexicon(registry: AgencyRegistry) -> Lexicon:
@@ -187,6 +200,10 @@ def load_lexicon(registry: AgencyRegistry) -> Lexicon:
         name_ends=_spellings("name_ends.tsv"),
         equivalents={row[0]: tuple(row[1].split()) for row in read_table("equivalents.tsv")},
         all_units=_phrases(read_table("all_units.tsv")),
+        figure_names=_phrases([r for r in read_table("figures.tsv") if r[1] == "asks"]),
+        naming=frozenset(" ".join(words(r[0])) for r in read_table("figures.tsv") if r[1] == "names"),
+        which={word: side for word, side in read_table("which.tsv")},
+        measures={row[0]: tuple(row[1].split()) for row in read_table("measures.tsv")},
     )
 
 
