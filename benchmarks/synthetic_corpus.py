@@ -303,25 +303,32 @@ def default_token_counter() -> Callable[[str], int]:
 
 def generate(
     out: Path, target_chunks: int, seed: int = 1, chunk_tokens: int = 400,
-    count_tokens: Callable[[str], int] | None = None,
+    count_tokens: Callable[[str], int] | None = None, documents_only: int = 0,
 ) -> tuple[int, int]:
-    """Write documents into ``out`` until they hold ``target_chunks`` chunks; return (documents, chunks)."""
-    count_tokens = count_tokens or default_token_counter()
+    """Write documents into ``out`` until they hold ``target_chunks`` chunks; return (documents, chunks).
+    With ``documents_only``, write that many documents without parsing them: the same texts (the parse
+    does not touch the random sequence), chunks then reads 0."""
+    count_tokens = count_tokens or (None if documents_only else default_token_counter())
     rng = random.Random(seed)
     pools = read_seeds()
     out.mkdir(parents=True, exist_ok=True)
     documents = chunks = 0
-    while chunks < target_chunks:
+    while (documents < documents_only) if documents_only else (chunks < target_chunks):
         path = out / f"synth_{documents:05d}.txt"
         path.write_text(document_text(rng, pools), encoding="utf-8")
-        parsed = parse_file(path)
-        if not (parsed.meta.doc_type and parsed.meta.place and parsed.meta.title):
-            log(f"warning: {path.name}: header not fully read: {parsed.meta}")
-        chunks += len(chunk_document(parsed, chunk_tokens, count_tokens))
         documents += 1
+        if not documents_only:
+            chunks += _chunk_count(path, chunk_tokens, count_tokens)
         if documents % 50 == 0:
             log(f"generated {documents} documents, {chunks} chunks")
     return documents, chunks
+
+
+def _chunk_count(path: Path, chunk_tokens: int, count_tokens: Callable[[str], int]) -> int:
+    parsed = parse_file(path)
+    if not (parsed.meta.doc_type and parsed.meta.place and parsed.meta.title):
+        log(f"warning: {path.name}: header not fully read: {parsed.meta}")
+    return len(chunk_document(parsed, chunk_tokens, count_tokens))
 
 
 def main() -> None:
@@ -329,10 +336,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the generated .txt files")
     parser.add_argument("--chunks", type=int, default=10_000, help="chunks to reach (counted by the chunker)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--documents", type=int, default=0,
+                        help="write this many documents without parsing them (seed 1: 4278 give 100,017 chunks)")
     args = parser.parse_args()
     if any(args.out.glob("*.txt")):
         parser.error(f"{args.out} already holds .txt files; use an empty folder")
-    documents, chunks = generate(args.out, args.chunks, args.seed)
+    documents, chunks = generate(args.out, args.chunks, args.seed, documents_only=args.documents)
     print(f"synthetic corpus: {documents} documents, {chunks} chunks (chunker count) in {args.out}")
 
 

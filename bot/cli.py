@@ -225,7 +225,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     sidecar = None
     if not settings.chroma_url:  # embedded Chroma is single-process: serve the directory's store
         sidecar = ChromaServer(settings.data_dir)
-        settings = settings.model_copy(update={"chroma_url": sidecar.start()})
+        sidecar.launch()
+        _load_serving_modules(workers)  # while the Chroma server starts, on another core
+        settings = settings.model_copy(update={"chroma_url": sidecar.wait()})
         os.environ["CHIDAO_CHROMA_URL"] = settings.chroma_url or ""
     try:
         if workers == 1:
@@ -242,6 +244,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     finally:
         if sidecar is not None:
             sidecar.stop()
+
+
+def _load_serving_modules(workers: int) -> None:
+    """Import what serving needs (cold start: overlaps the Chroma server's own start)."""
+    if workers == 1:
+        import bot.api  # noqa: F401
+        import bot.wiring  # noqa: F401
 
 
 @main.command("eval")

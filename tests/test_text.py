@@ -83,3 +83,11 @@ def test_english_question_with_vietnamese_names():
     q = analyse_query("what is Sở Y tế assigned")
     assert q.english and {"so", "y", "te"} <= q.content and "what" not in q.content
     assert not analyse_query("Kế hoạch do ai ban hành để bảo đảm an ninh?").english  # "do", "an" are Vietnamese
+
+
+def test_words_are_remembered_but_each_caller_gets_its_own_list():
+    text = "Sở Y tế báo cáo trong Quý I"
+    first = words(text)
+    first.append("changed")
+    assert words(text) == ["so", "y", "te", "bao", "cao", "trong", "quy", "i"]
+    assert words(text) is not words(text)

@@ -67,9 +67,15 @@ class ChromaServer:
 
     def start(self, timeout: float = 120.0) -> str:
         """Start it (or join the one already serving this directory) and return its URL."""
+        self.launch()
+        return self.wait(timeout)
+
+    def launch(self) -> None:
+        """Start the server process (or find the one serving this directory) without waiting for it,
+        so that the caller can load its own modules meanwhile; :meth:`wait` then returns its URL."""
         if url := running_url(self.data_dir):
             self.url = url
-            return url
+            return
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -80,12 +86,18 @@ class ChromaServer:
             [sys.executable, "-c", _RUN, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
         )
+
+    def wait(self, timeout: float = 120.0) -> str:
+        """Wait until the launched server answers, announce it in the directory, return its URL."""
+        if self.process is None:  # joined a running one
+            return self.url
+        path = self.data_dir / "chroma"
         deadline = time.monotonic() + timeout
         while not _alive(self.url, timeout=2.0):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Chroma server for {path} did not start")
-            time.sleep(0.2)
+            time.sleep(0.05)
         announce = self.data_dir / f"{FILENAME}.{os.getpid()}.tmp"
         announce.write_text(json.dumps({"url": self.url, "pid": self.process.pid}), encoding="utf-8")
         os.replace(announce, self.data_dir / FILENAME)

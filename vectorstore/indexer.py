@@ -124,14 +124,20 @@ class Indexer:
 
     def ingest_bytes(self, data: bytes, source: str, progress: Progress | None = None) -> IngestResult:
         source = clean_label(source) or "tai-lieu"
-        doc_id = document_id(source)
-        version = content_version(data)
-        current = self.store.document(doc_id)
-        if current is not None and current.version == version:
-            return IngestResult(source, "unchanged", doc_id, current.chunk_count)
-        prepared = self._prepare(data, source, doc_id, version, progress)
-        if isinstance(prepared, IngestResult):
-            return prepared
+        current = self.store.document(document_id(source))
+        if current is not None and current.version == content_version(data):
+            return IngestResult(source, "unchanged", current.id, current.chunk_count)
+        prepared = self.prepare(data, source, progress)
+        return prepared if isinstance(prepared, IngestResult) else self.write(prepared)
+
+    def prepare(self, data: bytes, source: str, progress: Progress | None = None) -> Prepared | IngestResult:
+        """Parse, chunk and embed a file's bytes without touching the store (any process may do this)."""
+        source = clean_label(source) or "tai-lieu"
+        return self._prepare(data, source, document_id(source), content_version(data), progress)
+
+    def write(self, prepared: Prepared) -> IngestResult:
+        """Write a prepared version and make it live, unless that very version is live already."""
+        source, doc_id, version = prepared.record.source, prepared.record.id, prepared.record.version
         with self.lock.hold():  # one writer: the status below is decided against the latest commit
             self._collect_if_needed()
             current = self.store.document(doc_id)

@@ -38,6 +38,9 @@ class Token:
     end: int
 
 
+WORDS_CACHE = 32768  # texts whose words are kept (a passage's text and its context, a task's text)
+
+
 @lru_cache(maxsize=1)
 def _quarters() -> dict[str, int]:
     return {numeral: int(quarter) for numeral, quarter in read_table("quarters.tsv")}
@@ -63,7 +66,14 @@ def tokens(text: str) -> list[Token]:
 
 def words(text: str) -> list[str]:
     """Folded, repaired words of ``text``; quarters as "quy i" .. "quy iv"."""
-    return [t.word for t in tokens(unicodedata.normalize("NFC", text))]
+    return list(_words(text))
+
+
+@lru_cache(maxsize=WORDS_CACHE)
+def _words(text: str) -> tuple[str, ...]:
+    """Remembered: a chat weighs the same passages and task texts on every request (the task list
+    reads every task of an agency), and folding them again cost most of a chat's time at 10k passages."""
+    return tuple(t.word for t in tokens(unicodedata.normalize("NFC", text)))
 
 
 def with_pairs(seq: list[str]) -> list[str]:
