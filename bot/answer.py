@@ -20,6 +20,7 @@ from bot.extract import Weight, best_span, lead_span, open_terms, query_weights,
 from bot.judge import not_found
 from ingest.folding import fold
 from vectorstore.question import Question
+from vectorstore.references import article_rank
 from vectorstore.retriever import Passage
 
 __all__ = ["Answerer", "ExtractiveAnswerer", "Weight", "not_found", "pieces", "stream_answer"]
@@ -121,7 +122,8 @@ class ExtractiveAnswerer(Answerer):
         wanted = question.intents
         scored = []
         for p in passages:
-            about_section = p.chunk.kind == "body" and p.heading_match >= HEADING_MATCH
+            about_section = p.chunk.kind == "body" and (
+                p.heading_match >= HEADING_MATCH or article_rank(p.chunk, question.articles) is not None)
             open_words = [t for t in open_terms(p, weights) if "_" not in t]  # pairs vary with phrasing
             if about_section and ("duty" in wanted or not open_words):
                 p = self._section_start(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import prompts
 from vectorstore.retriever import Passage
 
 
@@ -29,9 +30,23 @@ class Citation:
 
     @property
     def label(self) -> str:
-        """"Kế hoạch 195/KH-UBND, trang 3" — how the answer names the source."""
-        label = self.passage.document.label
-        return f"{label}, trang {self.passage.chunk.page}" if self.passage.chunk.page else label
+        """"Kế hoạch 195/KH-UBND, trang 3", "Luật Điện ảnh 2022, Điều 12, khoản 2" — how the answer
+        names the source (Vietnamese framing; :meth:`label_in` for another language)."""
+        return self.label_in("vi")
+
+    def label_in(self, language: str) -> str:
+        """The document's label, then the article, clause and point the passage lies within (each
+        only when the one before is known), then the page; the words from ``prompts/<language>``."""
+        chunk = self.passage.chunk
+        parts = [self.passage.document.label]
+        for value, template in ((chunk.article, "cite_article.txt"), (chunk.clause, "cite_clause.txt"),
+                                (chunk.point, "cite_point.txt")):
+            if not value:
+                break
+            parts.append(prompts.load(template, language).format(value=value))
+        if chunk.page:
+            parts.append(prompts.load("cite_page.txt", language).format(value=chunk.page))
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def _values(intent: str, text: str) -> dict[str, str]:
 def _item(template: str, lang: str, c: Citation) -> str:
     doc = c.passage.document
     return prompts.load(template, lang).format(
-        label=c.label, date=display_date(doc, lang), section=c.passage.chunk.section or "—",
+        label=c.label_in(lang), date=display_date(doc, lang), section=c.passage.chunk.section or "—",
         quote=" … ".join(c.quotes), n=c.n)
 
 

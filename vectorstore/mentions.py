@@ -164,9 +164,13 @@ def read_articles(toks: list[Token], lexicon: Lexicon) -> list[ArticleRef]:
     """"Điều 33", "khoản 2 Điều 5", "điểm a khoản 1 Điều 12"."""
     folded = [t.word for t in toks]
     refs, parts, last = [], {}, -1
-    for m in lexicon.references.scan(folded):
-        if m.end >= len(toks):
+    found = list(lexicon.references.scan(folded))
+    joins = {i for m in found if m.value == "join" for i in range(m.start, m.end)}
+    for m in found:
+        if m.end >= len(toks) or m.value == "join":
             continue
+        while last in joins:  # "clause 2 of Article 5", "khoản 2 của Điều 5"
+            last += 1
         value = folded[m.end]
         ok = value.isalpha() and len(value) == 1 if m.value == "point" else value.isdigit()
         if not ok:

@@ -63,6 +63,8 @@ class Question:
     period: Period | None = None
     forms: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)  # folded -> toned spellings
     remainder: tuple[tuple[str, int], ...] = ()  # content words besides the asking: (folded, char offset)
+    marked: bool = True  # typed with diacritics (some word has them)
+    references: frozenset[str] = frozenset()  # folded words naming an article ("dieu", "12", "khoan", "2")
     pairs: tuple[tuple[str, str], ...] = ()  # adjacent pairs of those words ("ho_chieu") and the id of
     # the known agency whose name they are part of ("" for none); function words left out
 
@@ -74,8 +76,11 @@ class Question:
     def content_terms(self) -> frozenset[str]:
         """Terms a passage must hold to answer: the question's own, or its translation."""
         if self.english:
-            return frozenset(t for t in with_pairs(list(self.translated)) if "_" in t or t in self.content)
-        return frozenset(self.terms)
+            found = (t for t in with_pairs(list(self.translated)) if "_" in t or t in self.content)
+        else:
+            found = iter(self.terms)
+        # the article a question names is checked apart (the judge's names_held), not as words to hold
+        return frozenset(t for t in found if self.references.isdisjoint(t.split("_")))
 
     @property
     def named(self) -> dict[str, frozenset[str]]:
@@ -142,6 +147,8 @@ def read_question(text: str, lexicon: Lexicon) -> Question:
         articles=tuple(read_articles(toks, lexicon)),
         period=period,
         forms=_forms(text, toks, spelled),
+        marked=marked,
+        references=_reference_words(folded, lexicon),
         **_remainder(toks, asking | asked | period_spans, agencies, lexicon, english),
     )
 
@@ -171,6 +178,15 @@ def _remainder(
         pairs.extend((f"{a}_{b}", named) for phrase in phrases for a, b in zip(phrase, phrase[1:])
                      if a not in stop and b not in stop)
     return {"remainder": tuple((w, at) for w, at in found if w not in stop), "pairs": tuple(dict.fromkeys(pairs))}
+
+
+def _reference_words(folded: list[str], lexicon: Lexicon) -> frozenset[str]:
+    """The words of the article references ("khoản 2 Điều 5" -> khoan, 2, dieu, 5)."""
+    found: set[str] = set()
+    for m in lexicon.references.scan(folded):
+        if m.value != "join" and m.end < len(folded):
+            found.update(folded[m.start:m.end + 1])
+    return frozenset(found)
 
 
 def _asking(folded: list[str], spelled: list[str], lexicon: Lexicon, english: bool) -> set[int]:

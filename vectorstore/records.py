@@ -53,7 +53,10 @@ class DocumentRecord:
     def label(self) -> str:
         """How a citation names the document: "Kế hoạch 195/KH-UBND"; a law by its name, "Luật Cư trú 2020"."""
         if self.named_by_title:
-            return self.name
+            year = next((p for p in (self.date[:4], *self.doc_number.split("/")[1:2])
+                         if len(p) == 4 and p.isdigit()), "")  # from the date, or 59/2020/QH14
+            year = "" if year in self.title else year
+            return f"{self.name} {year}".rstrip()
         parts = [p for p in (self.doc_type, self.doc_number) if p]
         return " ".join(parts) or self.source
 

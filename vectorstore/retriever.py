@@ -24,6 +24,7 @@ from vectorstore.lexical import LexicalIndex
 from vectorstore.lexical_sync import LexicalSync
 from vectorstore.question import Question, read_question
 from vectorstore.records import DocumentRecord, StoredChunk
+from vectorstore.references import article_rank, local_documents, named_documents
 from vectorstore.store import Store
 from vectorstore.text import Lexicon, default_lexicon, names_place, passage_terms
 
@@ -68,6 +69,8 @@ class HybridRetriever(Retriever):
         candidates: int = 30,
         heading_weight: float = 0.3,
         place_weight: float = 0.15,
+        article_weight: float = 0.5,
+        unmarked_lexical_weight: float = 0.85,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -76,6 +79,8 @@ class HybridRetriever(Retriever):
         self.candidates = candidates
         self.heading_weight = heading_weight
         self.place_weight = place_weight
+        self.article_weight = article_weight
+        self.unmarked_lexical_weight = unmarked_lexical_weight
         self.lexical = LexicalSync(store)
         self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # recently used, by id (immutable)
         self._lock = threading.Lock()
@@ -109,7 +114,9 @@ class HybridRetriever(Retriever):
 
     def search_terms(self, q: Question, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         """The best ``k`` passages for an analysed question; with ``filters``, only passages of the
-        documents they admit (both retrievers are restricted before they rank)."""
+        documents they admit (both retrievers are restricted before they rank). A document the
+        question names (số hiệu, type and title) comes first, and a named article's passages
+        first of all (:mod:`vectorstore.references`)."""
         index = self.lexical_index()
         if not len(index):
             return []
@@ -117,6 +124,18 @@ class HybridRetriever(Retriever):
         allowed = filters.documents(registry) if filters else None
         if allowed is not None and not allowed:
             return []
+        named = named_documents(q, registry)
+        if allowed is not None:
+            named &= set(allowed)
+        if named:
+            return self._named_first(q, index, registry, allowed, named, k)
+        ranked = self._ranked(q, index, registry, allowed, self.candidates if q.articles else k)
+        return self._article_boosted(q, ranked, k)
+
+    def _ranked(
+        self, q: Question, index: LexicalIndex, registry: dict[str, DocumentRecord], allowed: Any, k: int
+    ) -> list[Passage]:
+        """Lexical and dense candidates fused, with the heading and locality boosts; best ``k``."""
         lexical = index.search(list(q.terms), self.candidates, allowed)
         dense_hits = self.store.nearest(self.embedder.embed_query(q.dense_text), self.candidates, allowed)
         dense = [(c.id, s) for c, s in dense_hits]
@@ -126,9 +145,9 @@ class HybridRetriever(Retriever):
         den_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
         den_score = dict(dense)
         query_terms = set(q.terms)
-        named = {d.id for d in registry.values() if names_place(q.words, d.place)}
+        local = {d.id for d in registry.values() if names_place(q.words, d.place)} | local_documents(q, registry)
         out: list[Passage] = []
-        for cid, score in self.fusion.fuse(lexical, dense):
+        for cid, score in self._fusion_for(q).fuse(lexical, dense):
             chunk = chunks.get(cid)
             doc = registry.get(chunk.document_id) if chunk else None
             if chunk is None or doc is None or doc.version != chunk.version:
@@ -136,12 +155,69 @@ class HybridRetriever(Retriever):
             if allowed is not None and doc.id not in allowed:
                 continue
             match = self._heading_match(chunk, query_terms, index)
-            score += self.heading_weight * match + (self.place_weight if doc.id in named else 0.0)
+            score += self.heading_weight * match + (self.place_weight if doc.id in local else 0.0)
             out.append(
                 Passage(chunk, doc, score, lex_rank.get(cid), den_rank.get(cid), den_score.get(cid, 0.0), match)
             )
         out.sort(key=lambda p: -p.score)
         return out[:k]
+
+    def _fusion_for(self, q: Question) -> Fusion:
+        """The fusion for this question: the model read accented text, so the dense side of a
+        Vietnamese question typed without diacritics is weaker and its lexical side weighs
+        at least ``unmarked_lexical_weight`` (score fusion only)."""
+        if q.marked or q.english or not isinstance(self.fusion, ScoreFusion):
+            return self.fusion
+        return ScoreFusion(max(self.fusion.alpha, self.unmarked_lexical_weight))
+
+    # -- documents and articles the question names (vectorstore.references) ----------------
+
+    def _named_first(
+        self, q: Question, index: LexicalIndex, registry: dict[str, DocumentRecord], allowed: Any,
+        named: set[str], k: int,
+    ) -> list[Passage]:
+        """The named documents' passages first (a named article's before the rest), then, when
+        they give fewer than ``k``, the best of the other documents."""
+        own = self._ranked(q, index, registry, named, k)
+        if q.articles:
+            own = self._article_passages(q, registry, named, own, k)
+        if len(own) >= k:
+            return own[:k]
+        seen = {p.chunk.id for p in own}
+        rest = [p for p in self._ranked(q, index, registry, allowed, k + len(own)) if p.chunk.id not in seen]
+        return own + rest[:k - len(own)]
+
+    def _article_passages(
+        self, q: Question, registry: dict[str, DocumentRecord], named: set[str], ranked: list[Passage], k: int
+    ) -> list[Passage]:
+        """The passages of the articles the question names, read by metadata from the named
+        documents (named point, then clause, then the rest of the article), then ``ranked``."""
+        scored = {p.chunk.id: p for p in ranked}
+        top = ranked[0].score if ranked else 0.0
+        found: list[tuple[int, float, int, Passage]] = []
+        for doc_id in sorted(named):
+            doc = registry[doc_id]
+            for chunk in self.store.chunks_of(doc_id):
+                rank = article_rank(chunk, q.articles)
+                if rank is None or chunk.version != doc.version:
+                    continue
+                was = scored.get(chunk.id)
+                score = was.score if was else 0.0
+                found.append((rank, -score, chunk.index, was or Passage(chunk, doc, score)))
+        found.sort(key=lambda f: f[:3])
+        first = [Passage(p.chunk, p.document, top + 1.0 - i * 1e-3, p.lexical_rank, p.dense_rank, p.dense_score,
+                         p.heading_match) for i, (_, _, _, p) in enumerate(found[:k])]
+        taken = {p.chunk.id for p in first}
+        return first + [p for p in ranked if p.chunk.id not in taken]
+
+    def _article_boosted(self, q: Question, ranked: list[Passage], k: int) -> list[Passage]:
+        """With no document named, the passages of a named article ("Điều 33") move up."""
+        if not q.articles:
+            return ranked
+        boosted = [Passage(p.chunk, p.document, p.score + (self.article_weight if article_rank(p.chunk, q.articles)
+                                                               is not None else 0.0),
+                           p.lexical_rank, p.dense_rank, p.dense_score, p.heading_match) for p in ranked]
+        return sorted(boosted, key=lambda p: -p.score)[:k]
 
     def document_passages(self, doc_id: str) -> list[Passage]:
         """All live passages of one document, in reading order."""
