@@ -51,14 +51,29 @@ def _title_named(said: list[str], translated: list[str], doc: DocumentRecord) ->
     return bool(translated) and contains_run(translated, title) and contains_run(translated, kind)
 
 
+_TITLED: list = [None, ()]  # the registry last seen, and its documents cited by title
+
+
+def _titled(registry: Mapping[str, DocumentRecord]) -> tuple[DocumentRecord, ...]:
+    """The registry's documents of a type cited by title (laws, codes), found once per registry read:
+    an archive of plans and dispatches is not walked document by document for every question."""
+    if _TITLED[0] is not registry:
+        titled = []
+        for doc in registry.values():
+            doc_type = by_name(doc.doc_type)
+            if doc_type and doc_type.named_by == "title" and _title_words(doc):
+                titled.append(doc)
+        _TITLED[:] = [registry, tuple(titled)]
+    return _TITLED[1]
+
+
 def named_documents(q: Question, registry: Mapping[str, DocumentRecord]) -> set[str]:
     """Ids of the documents the question names by số hiệu, type and number, or type and title."""
     said = list(q.words)
     translated = list(q.translated)
-    found = set()
-    for doc in registry.values():
-        if any(_number_matches(ref, doc) for ref in q.documents) or _title_named(said, translated, doc):
-            found.add(doc.id)
+    found = {doc.id for doc in _titled(registry) if _title_named(said, translated, doc)}
+    if q.documents:
+        found.update(doc.id for doc in registry.values() if any(_number_matches(ref, doc) for ref in q.documents))
     return found
 
 

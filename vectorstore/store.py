@@ -311,12 +311,11 @@ class Store:
     ) -> list[tuple[StoredChunk, float]]:
         """Live chunks nearest to ``vector``, with cosine similarity; with ``documents``, only
         chunks of those documents (Chroma filters before it ranks)."""
-        count = self._chunks.count()
-        if count == 0 or k <= 0 or (documents is not None and not documents):
+        if k <= 0 or (documents is not None and not documents):
             return []
-        got = self._chunks.query(
+        got = self._chunks.query(  # Chroma returns fewer when it holds fewer (none when empty)
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(count, k + 8),
+            n_results=k + 8,
             where=self._only(documents),
             include=["metadatas", "documents", "distances"],
         )
