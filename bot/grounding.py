@@ -129,21 +129,7 @@ def answer_words() -> frozenset[str]:
 
 def canonical_words(text: str) -> list[str]:
     """Folded words with abbreviations spelled out ("ANTT" -> "an ninh trat tu")."""
-    table = default_lexicon().abbreviations
-    seq = words(text)
-    out: list[str] = []
-    i = 0
-    while i < len(seq):
-        for length in (3, 2, 1):
-            key = tuple(seq[i:i + length])
-            if len(key) == length and key in table:
-                out.extend(table[key])
-                i += length
-                break
-        else:
-            out.append(seq[i])
-            i += 1
-    return out
+    return default_lexicon().spell_out(words(text))
 
 
 def content_pairs(seq: list[str]) -> set[str]:

@@ -34,16 +34,7 @@ LEGAL = Path(__file__).parent / "data" / "legal"
         ("Dieu 3. Giao nhiem vu", "article", "3"),  # OCR without diacritics
         ("Điều 1. Ban hành kèm theo Quyết định này Quy chế làm việc.", "article", "1"),
         ("A. KẾT QUẢ THỰC HIỆN", "alpha", "A"),
-        ("I. MỤC ĐÍCH", "roman", "I"),
-        ("I1. NOI DUNG", "roman", "II"),
-        ("VI. TO CHUC", "roman", "VI"),
-        ("3.1. Công tác", "decimal", "3.1"),
-        ("3.Sé Noi vu", "arabic", "3"),
-        ("12. Sở Nông nghiệp", "arabic", "12"),
-        ("đ) Đối với", "letter", "đ"),
-        ("c¢) Nang cao", "letter", "c"),
-        ("- Kịp thời", "bullet", "-"),
-        ("+ Danh hiệu", "bullet", "+"),
+        # plan numbering (I., 1., 1.1., a), -, +): tests/test_normalize.py::test_markers
     ],
 )
 def test_each_numbering_kind(text, kind, label):

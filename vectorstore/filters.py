@@ -41,18 +41,7 @@ class FilterError(ValueError):
 @lru_cache(maxsize=65536)
 def _folded_phrase(text: str) -> tuple[str, ...]:
     """Folded words with abbreviations written out ("UBND" -> "uy ban nhan dan")."""
-    seq, table, out, i = words(text), default_lexicon().abbreviations, [], 0
-    while i < len(seq):
-        for size in (3, 2, 1):
-            key = tuple(seq[i:i + size])
-            if len(key) == size and key in table:
-                out.extend(table[key])
-                i += size
-                break
-        else:
-            out.append(seq[i])
-            i += 1
-    return tuple(out)
+    return tuple(default_lexicon().spell_out(words(text)))
 
 
 @lru_cache(maxsize=4096)

@@ -148,6 +148,22 @@ class Lexicon:
                     found.extend(self.abbreviations[key])
         return found
 
+    def spell_out(self, seq: list[str]) -> list[str]:
+        """``seq`` with each abbreviation replaced by its words ("antt" -> "an ninh trat tu"), longest first."""
+        out: list[str] = []
+        i = 0
+        while i < len(seq):
+            for length in (3, 2, 1):
+                key = tuple(seq[i:i + length])
+                if len(key) == length and key in self.abbreviations:
+                    out.extend(self.abbreviations[key])
+                    i += length
+                    break
+            else:
+                out.append(seq[i])
+                i += 1
+        return out
+
     def translate(self, english_words: list[str]) -> list[str]:
         """Vietnamese terms (folded) for the English words and phrases in ``english_words``."""
         return [w for phrase in self.translate_phrases(english_words) for w in phrase]
