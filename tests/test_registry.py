@@ -85,3 +85,38 @@ def test_records_without_a_write_time_are_still_read(tmp_path, monkeypatch):
     writer._docs.upsert(ids=["doc-old"], documents=["text"], metadatas=[record("doc-old").to_metadata()])
     writer._changed()
     assert set(reader.registry()) == {"doc-a", "doc-old"}
+
+
+def test_records_read_again_within_the_margin_are_not_rebuilt(tmp_path, monkeypatch):
+    embedder = HashingEmbedder()
+    writer, reader = Store.open(tmp_path, embedder), Store.open(tmp_path, embedder)
+    for n in range(30):
+        writer.commit(record(f"doc-{n}"), "text")
+    monkeypatch.setattr("vectorstore.store._REGISTRY_TTL", 0.0)
+    assert len(reader.registry()) == 30
+    built = []
+    original = DocumentRecord.from_metadata.__func__
+    monkeypatch.setattr(DocumentRecord, "from_metadata",
+                        classmethod(lambda cls, doc_id, meta: built.append(doc_id) or original(cls, doc_id, meta)))
+    writer.commit(record("doc-new"), "text")
+    writer.commit(record("doc-4", "v2"), "text")
+    registry = reader.registry()
+    assert sorted(built) == ["doc-4", "doc-new"]  # the other 29, read again (same write time), are kept
+    assert registry["doc-4"].version == "v2" and len(registry) == 31
+
+
+def test_collections_persist_their_vector_index_every_few_records(tmp_path):
+    """Chroma re-reads at every write what it logged since its index last persisted (texts included);
+    chidao's collections persist often, and a collection made with Chroma's default is changed."""
+
+    from vectorstore.store import _SYNC, open_client
+
+    embedder = HashingEmbedder()
+    old = open_client(tmp_path).get_or_create_collection(f"documents-{embedder.key}", embedding_function=None)
+    assert old.configuration["hnsw"]["sync_threshold"] == 1000  # Chroma's default
+    Store.open(tmp_path, embedder)
+    reopened = open_client(tmp_path)
+    for name in ("chunks", "documents", "tasks", "stamps"):
+        hnsw = reopened.get_collection(f"{name}-{embedder.key}").configuration["hnsw"]
+        assert hnsw["sync_threshold"] == _SYNC[name]["sync_threshold"], name
+    assert _SYNC["documents"]["sync_threshold"] <= 20  # one record per document, its whole text

@@ -42,6 +42,29 @@ _CLOCK_MARGIN_US = 120_000_000  # records written up to 2 min before the newest 
 _STAMP = "registry"
 
 
+# How many records Chroma's vector index takes in before it persists (``sync_threshold``) and adds them
+# to the graph (``batch_size``). Until it persists, every write re-reads all records logged since the last
+# persist, texts included: with Chroma's default of 1000, a write to the registry (one record of a whole
+# document's text per document) cost 35 ms at 100 documents and 870 ms at 500 (benchmarks/chroma_sync.py).
+_SYNC: dict[str, dict[str, int]] = {
+    "chunks": {"sync_threshold": 200, "batch_size": 100},
+    "documents": {"sync_threshold": 10, "batch_size": 10},
+    "tasks": {"sync_threshold": 50, "batch_size": 50},
+    "stamps": {"sync_threshold": 10, "batch_size": 10},
+}
+
+
+def _synced(collection: Any, name: str) -> Any:
+    """A collection made before these settings existed gets them (they apply from its next opening)."""
+    hnsw = (collection.configuration or {}).get("hnsw") or {}
+    if hnsw.get("sync_threshold") != _SYNC[name]["sync_threshold"]:
+        try:
+            collection.modify(configuration={"hnsw": dict(_SYNC[name])})
+        except Exception:  # an older server that cannot change it: slower writes, nothing wrong
+            log.warning("could not set %s's sync threshold", collection.name, exc_info=True)
+    return collection
+
+
 def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
     """A Chroma server's client (``chroma_url``, or the server ``chidao serve`` runs for this data
     directory: see ``chroma_server``), else Chroma embedded in ``data_dir/chroma``."""
@@ -62,14 +85,14 @@ class Store:
         self.embedder = embedder
         self._client = client
         self.lexical = LexicalStore(Path(lexical_dir) / embedder.key)
-        self._chunks = client.get_or_create_collection(
+        self._chunks = _synced(client.get_or_create_collection(
             f"chunks-{embedder.key}",
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration={"hnsw": {"space": "cosine", **_SYNC["chunks"]}},
             embedding_function=ChromaEmbedding(embedder),
-        )
-        self._docs = client.get_or_create_collection(f"documents-{embedder.key}", embedding_function=NoEmbedding())
-        self._tasks = client.get_or_create_collection(f"tasks-{embedder.key}", embedding_function=NoEmbedding())
-        self._stamps = client.get_or_create_collection(f"stamps-{embedder.key}", embedding_function=NoEmbedding())
+        ), "chunks")
+        self._docs, self._tasks, self._stamps = (_synced(client.get_or_create_collection(
+            f"{name}-{embedder.key}", configuration={"hnsw": dict(_SYNC[name])}, embedding_function=NoEmbedding(),
+        ), name) for name in ("documents", "tasks", "stamps"))
         self._lock = threading.RLock()  # writes
         self._read_lock = threading.RLock()  # the registry cache
         self._registry: dict[str, DocumentRecord] | None = None
@@ -77,6 +100,7 @@ class Store:
         self._registry_at = 0.0  # when the stamp was last checked
         self._loaded_at = 0.0  # when the registry was last read
         self._written_seen = 0  # the newest record's write time seen (see _read_registry)
+        self._written_of: dict[str, int] = {}  # each record's write time, as last read
         self._stamp: str | None = None
         self._batch = max(1, min(int(client.get_max_batch_size()), 1000))
 
@@ -121,7 +145,11 @@ class Store:
         registry = dict(known or {})
         for doc_id, meta in zip(got["ids"], got["metadatas"] or []):
             meta = dict(meta or {})
-            self._written_seen = max(self._written_seen, int(meta.get(_WRITTEN) or 0))
+            written = int(meta.get(_WRITTEN) or 0)
+            self._written_seen = max(self._written_seen, written)
+            if written and doc_id in registry and self._written_of.get(doc_id) == written:
+                continue  # re-read within the clock margin, unchanged: keep the record already built
+            self._written_of[doc_id] = written
             registry[doc_id] = DocumentRecord.from_metadata(doc_id, meta)
         return registry
 

@@ -55,13 +55,20 @@ def tokens(text: str) -> list[Token]:
         if raw.lower() in quarters and raw[0] in "qQ":  # "Q1"
             out.append(Token("quy", "quy", m.start(), m.end()))
             raw = str(quarters[raw.lower()])
-        parts = ["phan", "tram"] if raw == "%" else folded_words(raw)
-        spelled = toned(raw) if len(parts) == 1 else None
+        parts, spelled = _word_forms(raw)
         for word in parts:
             if out and out[-1].word == "quy" and word in quarters:
                 word = _ROMAN[quarters[word] - 1]
             out.append(Token(word, spelled or word, m.start(), m.end()))
     return out
+
+
+@lru_cache(maxsize=WORDS_CACHE)
+def _word_forms(raw: str) -> tuple[tuple[str, ...], str | None]:
+    """A raw word's folded, repaired parts and, for a single part, its toned spelling (remembered:
+    an archive's words are a few tens of thousands of syllables, seen again and again)."""
+    parts = ("phan", "tram") if raw == "%" else tuple(folded_words(raw))
+    return parts, toned(raw) if len(parts) == 1 else None
 
 
 def words(text: str) -> list[str]:
