@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import prompts
 from bot.citations import Answer, Citation
@@ -260,6 +261,7 @@ def _keep(answer: Answer, valid: list[Citation]) -> Answer:
     return replace(answer, answer=_MARKER.sub(renumber, answer.answer), citations=citations)
 
 
+@lru_cache(maxsize=32768)  # asked of every task text on every task-list question
 def _written_with_marks(text: str, share: float = 0.3) -> bool:
     """Whether a passage is written with diacritics (the OCR document is not)."""
     found = re.findall(r"[^\W\d_]+", text)

@@ -70,6 +70,7 @@ _TONES = {"\u0301": "1", "\u0300": "2", "\u0309": "3", "\u0303": "4", "\u0323": 
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=65536)  # a language's words: a few tens of thousands, met again in every text
 def toned(word: str) -> str:
     """A word lowercased with its diacritics kept, the tone mark moved to the end:
     "Hoà" and "hòa" -> "hoa2"; "nghị" -> "nghi5" and "nghỉ" -> "nghi3" stay apart."""
@@ -80,8 +81,14 @@ def toned(word: str) -> str:
 
 
 def toned_words(text: str) -> list[str]:
-    """The words of ``text`` as :func:`toned` forms."""
-    return [toned(w) for w in _WORD.findall(unicodedata.normalize("NFC", text))]
+    """The words of ``text`` as :func:`toned` forms (remembered: a chat weighs the same task texts
+    every time an agency is asked about)."""
+    return list(_toned_words(text))
+
+
+@lru_cache(maxsize=32768)
+def _toned_words(text: str) -> tuple[str, ...]:
+    return tuple(toned(w) for w in _WORD.findall(unicodedata.normalize("NFC", text)))
 
 
 def has_marks(word: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ from vectorstore.store import Store
 log = logging.getLogger(__name__)
 
 FANIN = 4  # small segments of one size class merged together in memory
+BASE_TTL = 1.0  # seconds; another process's merged base is picked up within this (the view is whole without it)
 CATCH_UP_BATCH = 64  # document versions copied from Chroma per request
 
 
@@ -44,11 +46,13 @@ class LexicalSync:
         self._base = Segment.empty()
         self._delta: list[Segment] = []
         self._merging: threading.Thread | None = None
+        self._seen_base = ""  # the base's name as last read from disk, and when
+        self._base_at = 0.0
         self._was_live: set[DocKey] = set()
 
     def index(self) -> LexicalIndex:
         """The current view (refreshed when the registry or the merged base changed)."""
-        key, base = self.store.fingerprint(), self.lexical.base_name()
+        key, base = self.store.fingerprint(), self._current_base()
         view = self._view
         if view is not None and key == self._key and base == self._base_name:
             return view
@@ -58,11 +62,20 @@ class LexicalSync:
             assert self._view is not None
             return self._view
 
+    def _current_base(self) -> str:
+        """The merged base's name on disk, looked at most once per ``BASE_TTL`` (a chat asks for the
+        index once per weighed term: thousands of file reads otherwise)."""
+        now = time.monotonic()
+        if now - self._base_at > BASE_TTL:
+            self._seen_base, self._base_at = self.lexical.base_name(), now
+        return self._seen_base
+
     # -- refresh ------------------------------------------------------------------
 
     def _refresh(self, key: str, base_name: str) -> None:
         if base_name != self._base_name:
             self._base_name, self._base = self.lexical.load_base()
+            self._seen_base, self._base_at = self._base_name, time.monotonic()
             in_base = {s.key for s in self._base.spans}
             self._delta = [s for s in self._delta if not {sp.key for sp in s.spans} <= in_base]
         registry = self.store.registry()
@@ -141,7 +154,7 @@ class LexicalSync:
         with self._lock:
             merged = {id(s) for s in view.segments}
             self._delta = [s for s in self._delta if id(s) not in merged]
-            self._base_name = None  # the next look maps the new base
+            self._base_name, self._base_at = None, 0.0  # the next look maps the new base
         return True
 
     def settle(self) -> None:

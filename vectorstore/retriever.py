@@ -10,6 +10,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ from vectorstore.store import Store
 from vectorstore.text import Lexicon, default_lexicon, names_place, passage_terms
 
 log = logging.getLogger(__name__)
+
+QUERY_EMBED_THREADS = 2  # questions embedded at once by one retriever (a serving process answers one per core)
 
 CHUNK_CACHE = 20_000
 
@@ -84,6 +87,15 @@ class HybridRetriever(Retriever):
         self.lexical = LexicalSync(store)
         self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # recently used, by id (immutable)
         self._lock = threading.Lock()
+        self._embedding: ThreadPoolExecutor | None = None
+
+    def _query_vector(self, text: str) -> Future:
+        """The question's vector, computed on another thread while this one ranks the lexical side
+        and reads the registry (the embedders' engines release the interpreter lock), once per search."""
+        with self._lock:
+            if self._embedding is None:
+                self._embedding = ThreadPoolExecutor(QUERY_EMBED_THREADS, thread_name_prefix="query-embed")
+        return self._embedding.submit(self.embedder.embed_query, text)
 
     def lexical_index(self) -> LexicalIndex:
         """The lexical view of the live documents (updated one document version at a time)."""
@@ -120,6 +132,7 @@ class HybridRetriever(Retriever):
         index = self.lexical_index()
         if not len(index):
             return []
+        vector = self._query_vector(q.dense_text)
         registry = self.store.registry()
         allowed = filters.documents(registry) if filters else None
         if allowed is not None and not allowed:
@@ -128,16 +141,17 @@ class HybridRetriever(Retriever):
         if allowed is not None:
             named &= set(allowed)
         if named:
-            return self._named_first(q, index, registry, allowed, named, k)
-        ranked = self._ranked(q, index, registry, allowed, self.candidates if q.articles else k)
+            return self._named_first(q, vector, index, registry, allowed, named, k)
+        ranked = self._ranked(q, vector, index, registry, allowed, self.candidates if q.articles else k)
         return self._article_boosted(q, ranked, k)
 
     def _ranked(
-        self, q: Question, index: LexicalIndex, registry: dict[str, DocumentRecord], allowed: Any, k: int
+        self, q: Question, vector: Future, index: LexicalIndex, registry: dict[str, DocumentRecord], allowed: Any,
+        k: int,
     ) -> list[Passage]:
         """Lexical and dense candidates fused, with the heading and locality boosts; best ``k``."""
         lexical = index.search(list(q.terms), self.candidates, allowed)
-        dense_hits = self.store.nearest(self.embedder.embed_query(q.dense_text), self.candidates, allowed)
+        dense_hits = self.store.nearest(vector.result(), self.candidates, allowed)
         dense = [(c.id, s) for c, s in dense_hits]
         chunks = self.chunks([cid for cid, _ in lexical if cid not in dict(dense)])
         chunks.update({c.id: c for c, _ in dense_hits})
@@ -173,18 +187,18 @@ class HybridRetriever(Retriever):
     # -- documents and articles the question names (vectorstore.references) ----------------
 
     def _named_first(
-        self, q: Question, index: LexicalIndex, registry: dict[str, DocumentRecord], allowed: Any,
+        self, q: Question, vector: Future, index: LexicalIndex, registry: dict[str, DocumentRecord], allowed: Any,
         named: set[str], k: int,
     ) -> list[Passage]:
         """The named documents' passages first (a named article's before the rest), then, when
         they give fewer than ``k``, the best of the other documents."""
-        own = self._ranked(q, index, registry, named, k)
+        own = self._ranked(q, vector, index, registry, named, k)
         if q.articles:
             own = self._article_passages(q, registry, named, own, k)
         if len(own) >= k:
             return own[:k]
         seen = {p.chunk.id for p in own}
-        rest = [p for p in self._ranked(q, index, registry, allowed, k + len(own)) if p.chunk.id not in seen]
+        rest = [p for p in self._ranked(q, vector, index, registry, allowed, k + len(own)) if p.chunk.id not in seen]
         return own + rest[:k - len(own)]
 
     def _article_passages(
