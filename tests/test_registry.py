@@ -120,3 +120,30 @@ def test_collections_persist_their_vector_index_every_few_records(tmp_path):
         hnsw = reopened.get_collection(f"{name}-{embedder.key}").configuration["hnsw"]
         assert hnsw["sync_threshold"] == _SYNC[name]["sync_threshold"], name
     assert _SYNC["documents"]["sync_threshold"] <= 20  # one record per document, its whole text
+
+
+class PagedOnly(CountingCollection):
+    """A collection that, like Chroma past 32,766 records, refuses to read more than ``limit`` at once."""
+
+    def __init__(self, inner: Any, limit: int) -> None:
+        super().__init__(inner)
+        self.limit = limit
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("ids") and not kwargs.get("where") and (kwargs.get("limit") or 10**9) > self.limit:
+            raise RuntimeError("too many SQL variables")
+        return super().get(*args, **kwargs)
+
+
+def test_whole_collection_reads_go_a_page_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr("vectorstore.store._PAGE", 3)
+    embedder = HashingEmbedder()
+    writer = Store.open(tmp_path, embedder)
+    for n in range(8):
+        writer.commit(record(f"doc-{n}"), "text")
+    reader = Store.open(tmp_path, embedder)
+    reader._docs = PagedOnly(reader._docs, 3)
+    reader._chunks, reader._tasks = PagedOnly(reader._chunks, 3), PagedOnly(reader._tasks, 3)
+    assert sorted(reader.registry()) == sorted(f"doc-{n}" for n in range(8))
+    assert reader._docs.returned[:3] == [3, 3, 2]
+    assert reader.collect_garbage() == 0 and reader.live_chunks() == [] and reader.live_tasks() == []

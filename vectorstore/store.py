@@ -65,6 +65,21 @@ def _synced(collection: Any, name: str) -> Any:
     return collection
 
 
+_PAGE = 5000  # records per read: Chroma reads a page with one SQL statement (SQLite allows 32,766 variables)
+
+
+def _read_all(collection: Any, **query: Any) -> dict[str, list]:
+    """``collection.get(**query)`` a page at a time, joined: one read of a whole 100k-passage
+    collection fails in Chroma ("too many SQL variables")."""
+    out: dict[str, list] = {"ids": [], "metadatas": [], "documents": []}
+    while True:
+        got = collection.get(limit=_PAGE, offset=len(out["ids"]), **query)
+        for key in out:
+            out[key] += list(got.get(key) or [])
+        if len(got["ids"]) < _PAGE:
+            return out
+
+
 def open_client(data_dir: Path, chroma_url: str | None = None) -> Any:
     """A Chroma server's client (``chroma_url``, or the server ``chidao serve`` runs for this data
     directory: see ``chroma_server``), else Chroma embedded in ``data_dir/chroma``."""
@@ -131,9 +146,9 @@ class Store:
         newest one seen (less a margin for clocks) and those never seen, dropping removed ids. A
         change to one document thus costs one small read, whatever the size of the archive."""
         if known is None:
-            got = self._docs.get(include=["metadatas"])
+            got = _read_all(self._docs, include=["metadatas"])
         else:
-            ids = set(self._docs.get(include=[])["ids"])
+            ids = set(_read_all(self._docs, include=[])["ids"])
             known = {doc_id: record for doc_id, record in known.items() if doc_id in ids}
             since = self._written_seen - _CLOCK_MARGIN_US
             got = self._docs.get(where={_WRITTEN: {"$gt": since}}, include=["metadatas"])
@@ -247,7 +262,7 @@ class Store:
             live = {d.id: d.version for d in self.registry().values()}
             removed = 0
             for collection in (self._chunks, self._tasks):
-                got = collection.get(include=["metadatas"])
+                got = _read_all(collection, include=["metadatas"])
                 stale = [
                     cid for cid, meta in zip(got["ids"], got["metadatas"] or [])
                     if live.get((meta or {}).get("document_id")) != (meta or {}).get("version")
@@ -265,7 +280,7 @@ class Store:
         return doc is not None and doc.version == chunk.version
 
     def live_chunks(self) -> list[StoredChunk]:
-        got = self._chunks.get(include=["metadatas", "documents"])
+        got = _read_all(self._chunks, include=["metadatas", "documents"])
         chunks = [
             StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
             for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
@@ -281,7 +296,7 @@ class Store:
         return sorted((c for c in chunks if self._live(c)), key=lambda c: c.index)
 
     def live_tasks(self) -> list[StoredTask]:
-        got = self._tasks.get(include=["metadatas", "documents"])
+        got = _read_all(self._tasks, include=["metadatas", "documents"])
         tasks = [
             StoredTask.from_metadata(tid, text or "", dict(meta or {}))
             for tid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
@@ -305,7 +320,7 @@ class Store:
         doc_ids = sorted({d for d, _ in wanted})
         for start in range(0, len(doc_ids), 100):
             where = {"document_id": {"$in": doc_ids[start:start + 100]}}
-            got = collection.get(where=where, include=["metadatas", "documents"])
+            got = _read_all(collection, where=where, include=["metadatas", "documents"])
             for rid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
                 item = make(rid, text or "", dict(meta or {}))
                 if (item.document_id, item.version) in wanted:
