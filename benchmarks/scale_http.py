@@ -61,9 +61,10 @@ def start(data_dir: Path) -> tuple[str, subprocess.Popen, float]:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     began = time.perf_counter()
+    # one client timing requests back to back: no per-client chat limit (as benchmarks/concurrency.py)
     process = subprocess.Popen(cli("serve", "--port", str(port), "--data-dir", str(data_dir)), cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "CHIDAO_RATE_LIMIT": "0"})
     while time.perf_counter() - began < 600:
         if process.poll() is not None:
             raise SystemExit(f"chidao serve exited with {process.returncode}")

@@ -98,7 +98,7 @@ class TaskAnswerer:
 
     def _passages(self, views: list[TaskView]) -> dict[str, Passage]:
         """Task id -> the passage stating the task (tasks whose passage is gone are left out)."""
-        chunks = self.index.store.get_chunks([v.task.chunk_id for v in views])
+        chunks = self.index.stating(views)
         return {v.task.id: Passage(chunks[v.task.chunk_id], v.document, 1.0) for v in views
                 if v.task.chunk_id in chunks}
 

@@ -8,15 +8,18 @@ versions it no longer names are dropped, as in the lexical index.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
 from ingest.agencies import AgencyRegistry
 from ingest.deadlines import Deadline
-from vectorstore.records import DocumentRecord, StoredTask, document_line
+from vectorstore.records import DocumentRecord, StoredChunk, StoredTask, document_line
 from vectorstore.store import Store
 from vectorstore.text import words
+
+STATING_CACHE = 10000  # passages kept for the task answer (1-3 KB each)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class TaskIndex:
         self._key = ""
         self._views: list[TaskView] = []
         self._by_version: dict[tuple[str, str], list[TaskView]] = {}
+        self._by_agency: dict[str, list[TaskView]] = {}
+        self._grouped: list[TaskView] | None = None  # the views _by_agency was made from
+        self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # passages stating tasks, recently used
         self._lock = threading.Lock()
 
     def views(self) -> list[TaskView]:
@@ -109,7 +115,33 @@ class TaskIndex:
         return sorted(out, key=lambda a: (a.kind != "agency", -a.task_count, a.name))
 
     def tasks_for(self, agency_id: str) -> list[TaskView]:
-        return [v for v in self.views() if v.task.agency_id == agency_id]
+        """An agency's tasks, in the order of :meth:`views` (grouped once per change of the views)."""
+        views = self.views()
+        with self._lock:
+            if self._grouped is not views:
+                grouped: dict[str, list[TaskView]] = {}
+                for view in views:
+                    grouped.setdefault(view.task.agency_id, []).append(view)
+                self._by_agency, self._grouped = grouped, views
+            return list(self._by_agency.get(agency_id, ()))
+
+    def stating(self, views: list[TaskView]) -> dict[str, StoredChunk]:
+        """The passages stating ``views``' tasks, by chunk id (remembered: a chunk id names one
+        immutable version, and an agency's tasks are asked about again and again)."""
+        wanted = list(dict.fromkeys(v.task.chunk_id for v in views))
+        with self._lock:
+            found = {cid: self._chunks[cid] for cid in wanted if cid in self._chunks}
+        missing = [cid for cid in wanted if cid not in found]
+        fetched = self.store.get_chunks(missing) if missing else {}
+        found.update(fetched)
+        with self._lock:
+            self._chunks.update(fetched)
+            for cid in wanted:
+                if cid in self._chunks:
+                    self._chunks.move_to_end(cid)
+            while len(self._chunks) > STATING_CACHE:
+                self._chunks.popitem(last=False)
+        return found
 
     def _with_deadlines(self, agency_id: str | None) -> list[TaskView]:
         return [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
