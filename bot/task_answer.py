@@ -22,6 +22,7 @@ from vectorstore.task_index import TaskIndex, TaskView
 
 MAX_TASKS = 6
 KEEP_SHARE = 0.6  # tasks holding at least this share of the best task's match are listed
+READ_BATCH = 200  # task passages read at a time, best shares first
 
 
 def period_holds(period: Period, view: TaskView) -> bool:
@@ -49,11 +50,8 @@ class TaskAnswerer:
         agency = next((a for a in question.agencies if self.index.tasks_for(a.id)), None)
         if agency is None:
             return None
-        stated = self._passages(self.index.tasks_for(agency.id))
-        # "… tỉnh Lai Châu …", "… Kế hoạch 195 …": only tasks of passages holding what the question names
-        views = [v for v in self.index.tasks_for(agency.id)
-                 if v.task.id in stated and self.judge.names_held(question, stated[v.task.id])]
-        views = self._relevant(question, views, question.rest(excluding=agency), passages)
+        views, stated = self._relevant(question, self.index.tasks_for(agency.id), question.rest(excluding=agency),
+                                       passages)
         period = question.period if question.period and question.period.kind in ("month", "quarter") else None
         if wants_deadline or period:
             views = [v for v in views if v.deadlines and (period is None or period_holds(period, v))]
@@ -65,19 +63,36 @@ class TaskAnswerer:
 
     def _relevant(
         self, question: Question, views: list[TaskView], rest: list[str], passages: list[Passage]
-    ) -> list[TaskView]:
-        """Tasks that hold the rest of the question (on the judge's scale), from retrieved documents first."""
+    ) -> tuple[list[TaskView], dict[str, Passage]]:
+        """Tasks that hold the rest of the question (on the judge's scale), from retrieved documents
+        first, among those whose passage holds what the question names ("… tỉnh Lai Châu …",
+        "… Kế hoạch 195 …"); with the passages read. Tasks are looked at from the best share down, so
+        passages are read only until the shares fall below ``KEEP_SHARE`` of the best named one (an
+        agency has thousands of tasks in a large archive)."""
         order = {p.document.id: i for i, p in reversed(list(enumerate(passages)))}
-        scored = [(self.judge.share(question, rest, _text(view)), view) for view in views]
-        best = max((s for s, _ in scored), default=0.0)
-        if best < self.judge.threshold:
-            return []
-        keep = [(s, v) for s, v in scored if s >= KEEP_SHARE * best]
+        scored = sorted(((self.judge.share(question, rest, _text(view)), view) for view in views),
+                        key=lambda sv: -sv[0])
+        stated: dict[str, Passage] = {}
+        keep: list[tuple[float, TaskView]] = []
+        best: float | None = None
+        for start in range(0, len(scored), READ_BATCH):
+            batch = [sv for sv in scored[start:start + READ_BATCH] if best is None or sv[0] >= KEEP_SHARE * best]
+            if not batch:
+                break
+            stated.update(self._passages([v for _, v in batch]))
+            for share, view in batch:
+                if best is not None and share < KEEP_SHARE * best:
+                    break
+                if view.task.id in stated and self.judge.names_held(question, stated[view.task.id]):
+                    best = share if best is None else best
+                    keep.append((share, view))
+        if best is None or best < self.judge.threshold:
+            return [], stated
         role_rank = {"assignment": 0, "unit-type": 0, "sentence": 1, "partner": 2}
         keep.sort(key=lambda sv: (-round(sv[0], 1), order.get(sv[1].document.id, len(order)),
                                   role_rank.get(sv[1].task.source, 3), sv[1].task.role != "chủ trì",
                                   sv[1].task.index))
-        return [v for _, v in keep]
+        return [v for _, v in keep], stated
 
     def _compose(
         self, question: Question, agency_name: str, found: list[tuple[TaskView, Passage]], deadlines: bool
