@@ -21,12 +21,10 @@ import argparse
 import json
 import multiprocessing
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from common import ROOT, load_average, log, peak_rss_mib
+from common import ROOT, load_average, log, peak_rss_mib, synthetic_documents
 from composed_embedder import ComposedEmbedder, agreement
 
 from bot.settings import Settings
@@ -134,9 +132,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes that parse, chunk and compose vectors")
     args = parser.parse_args()
     docs, data = args.root / "docs", args.root / "data"
-    if not docs.is_dir():
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synthetic_corpus.py"), "--out", str(docs),
-                        "--documents", str(args.documents)], check=True)
+    synthetic_documents(docs, args.documents)
     saved = args.root / "build.json"
     figures = json.loads(saved.read_text()) if saved.exists() else {}
     indexer = build_indexer(Settings(data_dir=data))

@@ -4,7 +4,7 @@
 
 Until its vector index persists, Chroma re-reads on every write all the records logged since the last
 persist, texts included; its default persists every 1000 records. Two shapes of collection, each built
-with the default and with ``vectorstore.store._SYNC``, side by side in one run, in a fresh embedded
+with the default and with ``vectorstore.store.SYNC``, side by side in one run, in a fresh embedded
 Chroma under a temporary folder:
 
 - the registry: one record per document holding the document's whole text, 1-dimensional vector;
@@ -17,25 +17,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, load_average
+from common import load_average, synthetic_documents
 
-sys.path.insert(0, str(ROOT))
-from vectorstore.store import _SYNC  # noqa: E402
-
-
-def documents_in(folder: Path, count: int) -> list[str]:
-    """The first ``count`` documents of the synthetic corpus in ``folder`` (generated there if missing)."""
-    if not any(folder.glob("*")):
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synthetic_corpus.py"), "--out", str(folder),
-                        "--documents", str(count)], check=True)
-    return [path.read_text(encoding="utf-8") for path in sorted(folder.glob("*"))[:count]]
+from vectorstore.store import SYNC
 
 
 def grow(collection, texts: list[str], dim: int, per_write: int, steps: int) -> list[float]:
@@ -65,16 +54,15 @@ def main() -> None:
     args = parser.parse_args()
     import chromadb
 
-    args.docs.mkdir(parents=True, exist_ok=True)
-    documents = documents_in(args.docs, args.records)
+    documents = [p.read_text(encoding="utf-8") for p in synthetic_documents(args.docs, args.records)[:args.records]]
     passages = [line for doc in documents for line in doc.split("\n\n") if len(line) > 200]
     passages = (passages * (args.chunks // max(1, len(passages)) + 1))[:args.chunks]
     print(f"{len(documents)} documents, {sum(map(len, documents)) // len(documents)} characters on average; "
           f"{len(passages)} passages; load {load_average()}")
     with tempfile.TemporaryDirectory() as folder:
         client = chromadb.PersistentClient(path=folder, settings=chromadb.Settings(anonymized_telemetry=False))
-        for shape, texts, dim, per_write, sync in (("registry", documents, 1, 1, _SYNC["documents"]),
-                                                    ("passages", passages, 384, 24, _SYNC["chunks"])):
+        for shape, texts, dim, per_write, sync in (("registry", documents, 1, 1, SYNC["documents"]),
+                                                    ("passages", passages, 384, 24, SYNC["chunks"])):
             for label, hnsw in (("Chroma default", {}), (f"chidao {sync}", sync)):
                 name = f"{shape}-{'tuned' if hnsw else 'default'}"
                 collection = client.create_collection(name, configuration={"hnsw": hnsw} if hnsw else None,

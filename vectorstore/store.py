@@ -46,7 +46,7 @@ _STAMP = "registry"
 # to the graph (``batch_size``). Until it persists, every write re-reads all records logged since the last
 # persist, texts included: with Chroma's default of 1000, a write to the registry (one record of a whole
 # document's text per document) cost 35 ms at 100 documents and 870 ms at 500 (benchmarks/chroma_sync.py).
-_SYNC: dict[str, dict[str, int]] = {
+SYNC: dict[str, dict[str, int]] = {
     "chunks": {"sync_threshold": 200, "batch_size": 100},
     "documents": {"sync_threshold": 10, "batch_size": 10},
     "tasks": {"sync_threshold": 50, "batch_size": 50},
@@ -57,9 +57,9 @@ _SYNC: dict[str, dict[str, int]] = {
 def _synced(collection: Any, name: str) -> Any:
     """A collection made before these settings existed gets them (they apply from its next opening)."""
     hnsw = (collection.configuration or {}).get("hnsw") or {}
-    if hnsw.get("sync_threshold") != _SYNC[name]["sync_threshold"]:
+    if hnsw.get("sync_threshold") != SYNC[name]["sync_threshold"]:
         try:
-            collection.modify(configuration={"hnsw": dict(_SYNC[name])})
+            collection.modify(configuration={"hnsw": dict(SYNC[name])})
         except Exception:  # an older server that cannot change it: slower writes, nothing wrong
             log.warning("could not set %s's sync threshold", collection.name, exc_info=True)
     return collection
@@ -102,11 +102,11 @@ class Store:
         self.lexical = LexicalStore(Path(lexical_dir) / embedder.key)
         self._chunks = _synced(client.get_or_create_collection(
             f"chunks-{embedder.key}",
-            configuration={"hnsw": {"space": "cosine", **_SYNC["chunks"]}},
+            configuration={"hnsw": {"space": "cosine", **SYNC["chunks"]}},
             embedding_function=ChromaEmbedding(embedder),
         ), "chunks")
         self._docs, self._tasks, self._stamps = (_synced(client.get_or_create_collection(
-            f"{name}-{embedder.key}", configuration={"hnsw": dict(_SYNC[name])}, embedding_function=NoEmbedding(),
+            f"{name}-{embedder.key}", configuration={"hnsw": dict(SYNC[name])}, embedding_function=NoEmbedding(),
         ), name) for name in ("documents", "tasks", "stamps"))
         self._lock = threading.RLock()  # writes
         self._read_lock = threading.RLock()  # the registry cache
@@ -150,6 +150,7 @@ class Store:
         else:
             ids = set(_read_all(self._docs, include=[])["ids"])
             known = {doc_id: record for doc_id, record in known.items() if doc_id in ids}
+            self._written_of = {doc_id: w for doc_id, w in self._written_of.items() if doc_id in ids}
             since = self._written_seen - _CLOCK_MARGIN_US
             got = self._docs.get(where={_WRITTEN: {"$gt": since}}, include=["metadatas"])
             unseen = sorted(ids - set(known) - set(got["ids"]))

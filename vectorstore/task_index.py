@@ -8,13 +8,13 @@ versions it no longer names are dropped, as in the lexical index.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
 from ingest.agencies import AgencyRegistry
 from ingest.deadlines import Deadline
+from vectorstore.recent_chunks import RecentChunks
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask, document_line
 from vectorstore.store import Store
 from vectorstore.text import words
@@ -67,7 +67,7 @@ class TaskIndex:
         self._by_version: dict[tuple[str, str], list[TaskView]] = {}
         self._by_agency: dict[str, list[TaskView]] = {}
         self._grouped: list[TaskView] | None = None  # the views _by_agency was made from
-        self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()  # passages stating tasks, recently used
+        self._stating = RecentChunks(store, STATING_CACHE)
         self._lock = threading.Lock()
 
     def views(self) -> list[TaskView]:
@@ -126,22 +126,9 @@ class TaskIndex:
             return list(self._by_agency.get(agency_id, ()))
 
     def stating(self, views: list[TaskView]) -> dict[str, StoredChunk]:
-        """The passages stating ``views``' tasks, by chunk id (remembered: a chunk id names one
-        immutable version, and an agency's tasks are asked about again and again)."""
-        wanted = list(dict.fromkeys(v.task.chunk_id for v in views))
-        with self._lock:
-            found = {cid: self._chunks[cid] for cid in wanted if cid in self._chunks}
-        missing = [cid for cid in wanted if cid not in found]
-        fetched = self.store.get_chunks(missing) if missing else {}
-        found.update(fetched)
-        with self._lock:
-            self._chunks.update(fetched)
-            for cid in wanted:
-                if cid in self._chunks:
-                    self._chunks.move_to_end(cid)
-            while len(self._chunks) > STATING_CACHE:
-                self._chunks.popitem(last=False)
-        return found
+        """The passages stating ``views``' tasks, by chunk id (the recently used from memory: an
+        agency's tasks are asked about again and again)."""
+        return self._stating.get(v.task.chunk_id for v in views)
 
     def _with_deadlines(self, agency_id: str | None) -> list[TaskView]:
         return [v for v in self.views() if v.deadlines and (agency_id is None or v.task.agency_id == agency_id)]
