@@ -31,7 +31,7 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(service.warm_up)
+        await run_in_threadpool(service.warm_up, False)
         log.info("chidao ready: %d documents", len(service.documents()))
         stop = threading.Event()
         poller = threading.Thread(target=keep_fresh, args=(service, stop), name="chidao-refresh", daemon=True)

@@ -62,7 +62,7 @@ def run_poller(settings: Settings, name: str, make_poller: Callable[[Channels], 
     from bot.wiring import build_service
 
     service = build_service(settings)
-    service.warm_up()
+    service.warm_up(wait=False)
     channels = build_channels(settings, service, only=(name,))
     poller = make_poller(channels)
     try:

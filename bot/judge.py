@@ -107,7 +107,7 @@ class Judge:
             return False
         if question.which_place and not self.names_a_place(question, text):
             return False
-        measure = question.measure if _written_with_marks(text) else ()  # OCR garbles words: "05 nim"
+        measure = question.measure if written_with_marks(text) else ()  # OCR garbles words: "05 nim"
         return "how_many" not in question.intents or states_figure(text, self.lexicon, measure, question.identifier)
 
     def names_a_place(self, question: Question, text: str) -> bool:
@@ -115,7 +115,7 @@ class Judge:
         kind for an English question): the opening word, then a capitalised name."""
         toks = tokens(text)
         folded = [t.word for t in toks]
-        for m in self.lexicon.places.scan(folded, [t.toned for t in toks], _written_with_marks(text)):
+        for m in self.lexicon.places.scan(folded, [t.toned for t in toks], written_with_marks(text)):
             kind = question.english or tuple(folded[m.start:m.end]) == question.which_place
             if kind and m.end < len(toks) and text[toks[m.end].start].isupper():
                 return True
@@ -200,7 +200,7 @@ class Judge:
         if not total:
             return 0.0
         terms = set(held)
-        spelled = set(toned_words(text)) if question.forms and _written_with_marks(body) else set()
+        spelled = set(toned_words(text)) if question.forms and written_with_marks(body) else set()
         cued = set(cued)
         for intent, cue in question.cues.items():
             if states(intent, body):
@@ -270,7 +270,7 @@ def _names_anything(question: Question) -> bool:
 
 
 @lru_cache(maxsize=32768)  # asked of every task text on every task-list question
-def _written_with_marks(text: str, share: float = 0.3) -> bool:
+def written_with_marks(text: str, share: float = 0.3) -> bool:
     """Whether a passage is written with diacritics (the OCR document is not)."""
     found = re.findall(r"[^\W\d_]+", text)
     return bool(found) and sum(has_marks(w) for w in found) >= share * len(found)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,8 @@ from vectorstore.records import DocumentRecord
 from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
 from vectorstore.task_index import TaskIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,27 @@ class ChatService:
         self.task_answerer = task_answerer
         self.tasks = task_answerer.index if task_answerer else TaskIndex(store)
 
-    def warm_up(self) -> None:
-        """Load the embedder and build the lexical index now rather than on the first question."""
+    def warm_up(self, wait: bool = True) -> threading.Thread | None:
+        """Load the embedder and build the lexical index now rather than on the first question; read
+        the task list and weigh-ready tables too (a large archive's task list takes a while to read:
+        without ``wait`` that goes on in a thread of its own, returned, and questions meanwhile wait
+        for it only if they need it)."""
         self.retriever.embedder.embed_query("khởi động")
         self.retriever.lexical_index()
+        if self.task_answerer is None:
+            return None
+        worker = threading.Thread(target=self._warm_tasks, name="warm-tasks", daemon=True)
+        worker.start()
+        if wait:
+            worker.join()
+        return worker
+
+    def _warm_tasks(self) -> None:
+        assert self.task_answerer is not None
+        try:
+            self.task_answerer.warm()
+        except Exception:  # noqa: BLE001 - warming is an optimisation; the first question reads again
+            log.warning("could not read the task list ahead", exc_info=True)
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
         """The best ``k`` passages; with ``filters``, only from the documents they admit."""

@@ -9,16 +9,22 @@ first). Otherwise it declines (returns None) and the general answerer takes the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
+
+import numpy as np
 
 import prompts
 from bot.citations import Answer
 from bot.compose import Quote, cite, number_of
 from bot.judge import Judge
+from bot.task_table import TaskTable, TaskTables
+from vectorstore.lexical import LexicalIndex
 from vectorstore.question import Period, Question
-from vectorstore.records import document_line
 from vectorstore.retriever import Passage
 from vectorstore.task_index import TaskIndex, TaskView
+from vectorstore.text import words
 
 MAX_TASKS = 6
 KEEP_SHARE = 0.6  # tasks holding at least this share of the best task's match are listed
@@ -39,9 +45,16 @@ def period_holds(period: Period, view: TaskView) -> bool:
 
 
 class TaskAnswerer:
-    def __init__(self, index: TaskIndex, judge: Judge) -> None:
+    def __init__(self, index: TaskIndex, judge: Judge, lexical: Callable[[], LexicalIndex] | None = None) -> None:
         self.index = index
         self.judge = judge
+        self.lexical = lexical
+        self.tables = TaskTables()
+
+    def warm(self) -> None:
+        """Read every task and every agency's table now rather than at the first question about it."""
+        for agency_id in {v.task.agency_id for v in self.index.views()}:
+            self.tables.table(agency_id, self.index.tasks_for(agency_id))
 
     def answer(self, question: Question, passages: list[Passage]) -> Answer | None:
         wants_deadline = "when" in question.intents
@@ -50,8 +63,8 @@ class TaskAnswerer:
         agency = next((a for a in question.agencies if self.index.tasks_for(a.id)), None)
         if agency is None:
             return None
-        views, stated = self._relevant(question, self.index.tasks_for(agency.id), question.rest(excluding=agency),
-                                       passages)
+        table = self.tables.table(agency.id, self.index.tasks_for(agency.id))
+        views, stated = self._relevant(question, table, question.rest(excluding=agency), passages)
         period = question.period if question.period and question.period.kind in ("month", "quarter") else None
         if wants_deadline or period:
             views = [v for v in views if v.deadlines and (period is None or period_holds(period, v))]
@@ -62,16 +75,21 @@ class TaskAnswerer:
                              wants_deadline or bool(period))
 
     def _relevant(
-        self, question: Question, views: list[TaskView], rest: list[str], passages: list[Passage]
+        self, question: Question, table: TaskTable, rest: list[str], passages: list[Passage]
     ) -> tuple[list[TaskView], dict[str, Passage]]:
         """Tasks that hold the rest of the question (on the judge's scale), from retrieved documents
         first, among those whose passage holds what the question names ("… tỉnh Lai Châu …",
         "… Kế hoạch 195 …"); with the passages read. Tasks are looked at from the best share down, so
         passages are read only until the shares fall below ``KEEP_SHARE`` of the best named one (an
-        agency has thousands of tasks in a large archive)."""
+        agency has thousands of tasks in a large archive: they are weighed all at once, see
+        :mod:`bot.task_table`)."""
         order = {p.document.id: i for i, p in reversed(list(enumerate(passages)))}
-        scored = sorted(((self.judge.share(question, rest, _text(view)), view) for view in views),
-                        key=lambda sv: -sv[0])
+        weights = {w: self.judge.weight(w) for w in set(rest)}
+        shares = table.shares(question, weights, self.judge.lexicon.equivalents)
+        scored = [(float(shares[i]), table.views[i]) for i in np.argsort(-shares, kind="stable")]
+        holding = self._holding_numbers(question)
+        if holding:
+            scored = [sv for sv in scored if _may_name(sv[1], holding)]
         stated: dict[str, Passage] = {}
         keep: list[tuple[float, TaskView]] = []
         best: float | None = None
@@ -93,6 +111,15 @@ class TaskAnswerer:
                                   role_rank.get(sv[1].task.source, 3), sv[1].task.role != "chủ trì",
                                   sv[1].task.index))
         return [v for _, v in keep], stated
+
+    def _holding_numbers(self, question: Question) -> dict[str, set[str]]:
+        """Number the question names ("Kế hoạch 195") -> the passages the lexical index holds it in
+        (numbers too common to narrow anything down are left out)."""
+        if self.lexical is None or not question.numbers:
+            return {}
+        index = self.lexical()
+        found = {n: index.chunks_with(n) for n in set(question.numbers)}
+        return {n: chunks for n, chunks in found.items() if chunks is not None}
 
     def _compose(
         self, question: Question, agency_name: str, found: list[tuple[TaskView, Passage]], deadlines: bool
@@ -118,9 +145,17 @@ class TaskAnswerer:
                 if v.task.chunk_id in chunks}
 
 
-def _text(view: TaskView) -> str:
-    """What a task says, with its section and document."""
-    return " ".join([view.task.quote, view.task.section, document_line(view.document)])
+def _may_name(view: TaskView, holding: dict[str, set[str]]) -> bool:
+    """False when the task's passage cannot hold a number the question names: neither the lexical
+    index's terms of the passage nor its document's issuer and place hold it (a necessary condition
+    of ``Judge.names_held``, which reads the passage itself: most of an agency's tasks are not read)."""
+    return all(view.task.chunk_id in chunks or number in _owner_words(view.document.issuer, view.document.place)
+               for number, chunks in holding.items())
+
+
+@lru_cache(maxsize=4096)
+def _owner_words(issuer: str, place: str) -> frozenset[str]:
+    return frozenset(words(" ".join([issuer, place])))
 
 
 def _exact(text: str, quote: str) -> str:

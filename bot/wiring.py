@@ -64,7 +64,7 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
     answerer = ExtractiveAnswerer(weight, document_passages=retriever.document_passages)
     answerer, contextualizer = with_language_model(
         settings, answerer, LangChainRetriever(retriever=retriever), reader=retriever.analyse)
-    tasks = TaskAnswerer(TaskIndex(store, registry), judge)
+    tasks = TaskAnswerer(TaskIndex(store, registry), judge, retriever.lexical_index)
     return ChatService(
         store, retriever, answerer, judge, build_indexer(settings, store), contextualizer=contextualizer,
         task_answerer=tasks,

@@ -134,6 +134,18 @@ class LexicalIndex:
         hits = [(self.chunk_id(int(i)), float(scores[i])) for i in top if scores[i] > 0]
         return sorted(hits, key=lambda h: (-h[1], h[0]))
 
+    def chunks_with(self, term: str, most: int = 20_000) -> set[str] | None:
+        """Chunk ids of the live passages indexed with ``term``; None when more than ``most`` are
+        (a word that common narrows nothing down)."""
+        term_id = self._term_ids([term]).get(term)
+        if term_id is None:
+            return set()
+        _, rows, _ = self._postings(np.array([term_id], dtype=np.int32))
+        rows = rows[self.live[rows]]
+        if len(rows) > most:
+            return None
+        return {self.chunk_id(int(r)) for r in rows}
+
     def chunk_id(self, row: int) -> str:
         seg = int(np.searchsorted(self.offsets, row, side="right")) - 1
         return self.segments[seg].chunk_ids[row - int(self.offsets[seg])]

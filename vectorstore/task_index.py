@@ -10,14 +10,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 
 from ingest.agencies import AgencyRegistry
 from ingest.deadlines import Deadline
 from vectorstore.recent_chunks import RecentChunks
-from vectorstore.records import DocumentRecord, StoredChunk, StoredTask, document_line
+from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 from vectorstore.store import Store
-from vectorstore.text import words
 
 STATING_CACHE = 10000  # passages kept for the task answer (1-3 KB each)
 
@@ -27,11 +25,6 @@ class TaskView:
     task: StoredTask
     document: DocumentRecord
     deadlines: tuple[Deadline, ...]
-
-    @cached_property
-    def vocabulary(self) -> frozenset[str]:
-        """The folded words of the task's quote, its section and its document line."""
-        return frozenset(words(" ".join([self.task.quote, document_line(self.document), self.task.section])))
 
 
 @dataclass(frozen=True)

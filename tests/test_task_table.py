@@ -1,0 +1,71 @@
+"""The task table weighs an agency's tasks all at once exactly as the judge weighs each task's text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.task_table import TaskTables, TaskWords, task_text
+from ingest.folding import fold
+
+QUESTIONS = [
+    "Công an tỉnh có trách nhiệm gì trong việc triển khai Kế hoạch 195 về phong trào thi đua?",
+    "cong an tinh co trach nhiem gi trong viec trien khai ke hoach 195",
+    "Sở Y tế phối hợp thực hiện những việc gì?",
+    "Các ngành thành viên Ban Chỉ đạo tỉnh gửi báo cáo 6 tháng trước ngày nào?",
+    "Cơ sở giáo dục phải đăng ký gì trong Quý I?",
+    "what must a school register in Q1",
+    "Sở Nội vụ phải nghỉ việc gì?",  # "nghỉ" written with diacritics is not "nghị"
+    "UBND xã phải hoàn thành báo cáo trước ngày nào?",
+    "Thôn, tổ dân phố phải làm gì trong quý I?",
+]
+
+
+@pytest.fixture(scope="module")
+def answerer(seeded_service):
+    return seeded_service.task_answerer
+
+
+@pytest.mark.parametrize("asked", QUESTIONS + [fold(q) for q in QUESTIONS if not q.isascii()])
+def test_shares_equal_the_judges_share_of_every_task(answerer, seeded_service, asked):
+    question = seeded_service.retriever.analyse(asked)
+    index, judge = answerer.index, answerer.judge
+    agencies = [a.id for a in question.agencies if index.tasks_for(a.id)] or sorted(
+        {v.task.agency_id for v in index.views()})[:3]
+    compared = 0
+    for agency_id in agencies:
+        views = index.tasks_for(agency_id)
+        table = TaskTables().table(agency_id, views)
+        rest = question.rest()
+        weights = {w: judge.weight(w) for w in set(rest)}
+        shares = table.shares(question, weights, judge.lexicon.equivalents)
+        for view, share in zip(views, shares):
+            assert share == pytest.approx(judge.share(question, rest, task_text(view)), abs=1e-9), view.task.quote
+            compared += 1
+    assert compared > 0
+
+
+def test_a_table_is_remade_only_when_the_agencys_tasks_change(answerer):
+    index = answerer.index
+    agency_id = max({v.task.agency_id for v in index.views()}, key=lambda a: len(index.tasks_for(a)))
+    views = index.tasks_for(agency_id)
+    reads: list[str] = []
+    tables = TaskTables(read=lambda text: reads.append(text) or TaskWords.read(text))
+    first = tables.table(agency_id, views)
+    assert len(reads) == len(views) and len(first) == len(views)
+    assert tables.table(agency_id, list(views)) is first  # same tasks: the same table, nothing read
+    fewer = tables.table(agency_id, views[1:])  # a task gone: a new table, no text read again
+    assert fewer is not first and len(fewer) == len(views) - 1 and len(reads) == len(views)
+
+
+def test_warm_reads_every_agencys_table_ahead(seeded_service, monkeypatch):
+    answerer = seeded_service.task_answerer
+    reads: list[str] = []
+    monkeypatch.setattr(answerer, "tables", TaskTables(read=lambda text: reads.append(text) or TaskWords.read(text)))
+    answerer.warm()
+    agencies = {v.task.agency_id for v in answerer.index.views()}
+    assert len(reads) == len(answerer.index.views())
+    answer = seeded_service.chat("Sở Y tế phối hợp thực hiện những việc gì?")
+    assert answer.answered and answer.mode == "tasks"
+    assert len(reads) == len(answerer.index.views())  # nothing read at the question
+    assert all(answerer.tables.table(a, answerer.index.tasks_for(a)) for a in agencies)
+    assert len(reads) == len(answerer.index.views())
