@@ -86,15 +86,16 @@ class TaskAnswerer:
         order = {p.document.id: i for i, p in reversed(list(enumerate(passages)))}
         weights = {w: self.judge.weight(w) for w in set(rest)}
         shares = table.shares(question, weights, self.judge.lexicon.equivalents)
-        scored = [(float(shares[i]), table.views[i]) for i in np.argsort(-shares, kind="stable")]
-        holding = self._holding_numbers(question)
-        if holding:
-            scored = [sv for sv in scored if _may_name(sv[1], holding)]
+        ranked = np.argsort(-shares, kind="stable")
+        for number, chunks in self._holding_numbers(question).items():
+            may = table.positions(chunks, {d.id for d in table.documents if number in _owner_words(d.issuer, d.place)})
+            ranked = ranked[may[ranked]]
         stated: dict[str, Passage] = {}
         keep: list[tuple[float, TaskView]] = []
         best: float | None = None
-        for start in range(0, len(scored), READ_BATCH):
-            batch = [sv for sv in scored[start:start + READ_BATCH] if best is None or sv[0] >= KEEP_SHARE * best]
+        for start in range(0, len(ranked), READ_BATCH):
+            batch = [(float(shares[i]), table.views[i]) for i in ranked[start:start + READ_BATCH]]
+            batch = [sv for sv in batch if best is None or sv[0] >= KEEP_SHARE * best]
             if not batch:
                 break
             stated.update(self._passages([v for _, v in batch]))
@@ -114,7 +115,9 @@ class TaskAnswerer:
 
     def _holding_numbers(self, question: Question) -> dict[str, set[str]]:
         """Number the question names ("Kế hoạch 195") -> the passages the lexical index holds it in
-        (numbers too common to narrow anything down are left out)."""
+        (numbers too common to narrow anything down are left out). A task whose passage is not
+        among them, and whose document's issuer and place do not hold the number either, cannot
+        pass ``Judge.names_held`` (which reads the passage): it is not read."""
         if self.lexical is None or not question.numbers:
             return {}
         index = self.lexical()
@@ -143,14 +146,6 @@ class TaskAnswerer:
         chunks = self.index.stating(views)
         return {v.task.id: Passage(chunks[v.task.chunk_id], v.document, 1.0) for v in views
                 if v.task.chunk_id in chunks}
-
-
-def _may_name(view: TaskView, holding: dict[str, set[str]]) -> bool:
-    """False when the task's passage cannot hold a number the question names: neither the lexical
-    index's terms of the passage nor its document's issuer and place hold it (a necessary condition
-    of ``Judge.names_held``, which reads the passage itself: most of an agency's tasks are not read)."""
-    return all(view.task.chunk_id in chunks or number in _owner_words(view.document.issuer, view.document.place)
-               for number, chunks in holding.items())
 
 
 @lru_cache(maxsize=4096)

@@ -86,6 +86,7 @@ class TaskTable:
     """One agency's tasks (in the task index's order) ready to be weighed."""
 
     def __init__(self, views: Sequence[TaskView], read: Mapping[str, TaskWords]) -> None:
+        self.source = views  # the task index's own sequence: the same object while nothing changed
         self.views = list(views)
         self.ids = tuple(v.task.id for v in self.views)
         self.read = {v.task.id: read[v.task.id] for v in self.views}
@@ -95,9 +96,23 @@ class TaskTable:
         self._toned = _Postings([w.toned for w in found])
         self._stated: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._of_chunk: dict[str, list[int]] = {}
+        self._of_document: dict[str, list[int]] = {}
+        for i, view in enumerate(self.views):
+            self._of_chunk.setdefault(view.task.chunk_id, []).append(i)
+            self._of_document.setdefault(view.document.id, []).append(i)
+        self.documents = list({v.document.id: v.document for v in self.views}.values())
 
     def __len__(self) -> int:
         return len(self.views)
+
+    def positions(self, chunks: set[str], documents: set[str]) -> np.ndarray:
+        """A mask of the tasks stated in one of ``chunks`` or belonging to one of ``documents``."""
+        mask = np.zeros(len(self), dtype=bool)
+        for found, of in ((chunks, self._of_chunk), (documents, self._of_document)):
+            for key in found & of.keys():
+                mask[of[key]] = True
+        return mask
 
     def _holding(self, word: str) -> np.ndarray:
         held = np.zeros(len(self), dtype=bool)
@@ -152,10 +167,9 @@ class TaskTables:
         self._lock = threading.Lock()
 
     def table(self, agency_id: str, views: Sequence[TaskView]) -> TaskTable:
-        ids = tuple(v.task.id for v in views)
         with self._lock:
             old = self._tables.get(agency_id)
-        if old is not None and old.ids == ids:
+        if old is not None and (old.source is views or old.ids == tuple(v.task.id for v in views)):
             return old
         known = dict(old.read) if old is not None else {}
         read = {v.task.id: known.get(v.task.id) or self._read(task_text(v)) for v in views}

@@ -69,3 +69,34 @@ def test_warm_reads_every_agencys_table_ahead(seeded_service, monkeypatch):
     assert len(reads) == len(answerer.index.views())  # nothing read at the question
     assert all(answerer.tables.table(a, answerer.index.tasks_for(a)) for a in agencies)
     assert len(reads) == len(answerer.index.views())
+
+
+@pytest.mark.parametrize("asked", [
+    "Công an tỉnh có trách nhiệm gì trong việc triển khai Kế hoạch 195 về phong trào thi đua?",
+    "Sở Giáo dục và Đào tạo có nhiệm vụ gì trong Kế hoạch 999?",
+    "UBND xã phải báo cáo gì trước ngày 15/6?",
+])
+def test_tasks_that_cannot_hold_a_named_number_are_not_read_and_the_answer_is_the_same(seeded_service, asked):
+    answerer = seeded_service.task_answerer
+    question = seeded_service.retriever.analyse(asked)
+    passages = seeded_service.retriever.search_terms(question, seeded_service.answer_k)
+    read: list[int] = []
+    real = answerer.index.stating
+
+    def counted(views):
+        read.append(len(views))
+        return real(views)
+
+    answerer.index.stating = counted
+    try:
+        narrowed, narrowed_reads = answerer.answer(question, passages), sum(read)
+        read.clear()
+        answerer.lexical, lexical = None, answerer.lexical
+        plain, plain_reads = answerer.answer(question, passages), sum(read)
+    finally:
+        answerer.lexical = lexical
+        del answerer.index.stating
+    assert (narrowed.answer if narrowed else None) == (plain.answer if plain else None)
+    assert narrowed_reads <= plain_reads
+    if asked.endswith("999?"):  # no passage holds 999: nothing is read
+        assert narrowed_reads == 0 < plain_reads

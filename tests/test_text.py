@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+
 from ingest.folding import fold, fold_chars, toned, toned_words
 from vectorstore.question import read_question
-from vectorstore.text import default_lexicon, passage_terms, words
+from vectorstore.text import default_lexicon, passage_terms, tokens, words
 
 
 def analyse_query(text: str):
@@ -91,3 +94,12 @@ def test_words_are_remembered_but_each_caller_gets_its_own_list():
     first.append("changed")
     assert words(text) == ["so", "y", "te", "bao", "cao", "trong", "quy", "i"]
     assert words(text) is not words(text)
+
+
+def test_words_are_the_tokens_words_on_every_sample_and_tricky_text():
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(samples.glob("*.txt"))]
+    texts += ["Q1 quý 1 Quý IV q4 Q5 25% v6i 06 Hoà hòa", "báo cáo Quý\n2 năm 2026; QUÝ III", ""]
+    for text in texts:
+        for line in text.splitlines() or [text]:
+            assert words(line) == [t.word for t in tokens(unicodedata.normalize("NFC", line))], line

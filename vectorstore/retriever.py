@@ -88,6 +88,7 @@ class HybridRetriever(Retriever):
         self._recent = RecentChunks(store, CHUNK_CACHE)
         self._lock = threading.Lock()
         self._embedding: ThreadPoolExecutor | None = None
+        self._places: tuple[object, dict[str, set[str]]] = (None, {})
 
     def _query_vector(self, text: str) -> Future:
         """The question's vector, computed on another thread while this one ranks the lexical side
@@ -141,15 +142,15 @@ class HybridRetriever(Retriever):
     ) -> list[Passage]:
         """Lexical and dense candidates fused, with the heading and locality boosts; best ``k``."""
         lexical = index.search(list(q.terms), self.candidates, allowed)
-        dense_hits = self.store.nearest(vector.result(), self.candidates, allowed)
+        chunks = self.chunks([cid for cid, _ in lexical])
+        local = self._placed(q, registry) | local_documents(q, registry)  # all before the vector is waited for
+        dense_hits = self.store.nearest(vector.result(), self.candidates, allowed, chunks=self.chunks)
         dense = [(c.id, s) for c, s in dense_hits]
-        chunks = self.chunks([cid for cid, _ in lexical if cid not in dict(dense)])
         chunks.update({c.id: c for c, _ in dense_hits})
         lex_rank = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
         den_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
         den_score = dict(dense)
         query_terms = set(q.terms)
-        local = {d.id for d in registry.values() if names_place(q.words, d.place)} | local_documents(q, registry)
         out: list[Passage] = []
         for cid, score in self._fusion_for(q).fuse(lexical, dense):
             chunk = chunks.get(cid)
@@ -165,6 +166,17 @@ class HybridRetriever(Retriever):
             )
         out.sort(key=lambda p: -p.score)
         return out[:k]
+
+    def _placed(self, q: Question, registry: dict[str, DocumentRecord]) -> set[str]:
+        """Ids of the documents whose place the question names (the places grouped once per registry)."""
+        with self._lock:
+            if self._places[0] is not registry:
+                places: dict[str, set[str]] = {}
+                for doc in registry.values():
+                    places.setdefault(doc.place, set()).add(doc.id)
+                self._places = (registry, places)
+            places = self._places[1]
+        return {d for place, ids in places.items() if names_place(q.words, place) for d in ids}
 
     def _fusion_for(self, q: Question) -> Fusion:
         """The fusion for this question: the model read accented text, so the dense side of a

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -351,23 +351,21 @@ class Store:
         }
 
     def nearest(
-        self, vector: np.ndarray, k: int, documents: Collection[str] | None = None
+        self, vector: np.ndarray, k: int, documents: Collection[str] | None = None,
+        chunks: Callable[[list[str]], dict[str, StoredChunk]] | None = None,
     ) -> list[tuple[StoredChunk, float]]:
         """Live chunks nearest to ``vector``, with cosine similarity; with ``documents``, only
-        chunks of those documents (Chroma filters before it ranks)."""
+        chunks of those documents (Chroma filters before it ranks). Chroma returns ids and distances
+        only; the chunks come from ``chunks`` (a cache of the recently used) or are read."""
         if k <= 0 or (documents is not None and not documents):
             return []
         got = self._chunks.query(  # Chroma returns fewer when it holds fewer (none when empty)
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=k + 8,
             where=self._only(documents),
-            include=["metadatas", "documents", "distances"],
+            include=["distances"],
         )
-        out = []
-        for cid, text, meta, dist in zip(
-            got["ids"][0], (got["documents"] or [[]])[0], (got["metadatas"] or [[]])[0], (got["distances"] or [[]])[0]
-        ):
-            chunk = StoredChunk.from_metadata(cid, text or "", dict(meta or {}))
-            if self._live(chunk):
-                out.append((chunk, 1.0 - float(dist)))
-        return out[:k]
+        hits = list(zip(got["ids"][0], (got["distances"] or [[]])[0]))
+        found = (chunks or self.get_chunks)([cid for cid, _ in hits])
+        return [(found[cid], 1.0 - float(dist)) for cid, dist in hits
+                if cid in found and self._live(found[cid])][:k]

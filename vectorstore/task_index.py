@@ -58,7 +58,7 @@ class TaskIndex:
         self._key = ""
         self._views: list[TaskView] = []
         self._by_version: dict[tuple[str, str], list[TaskView]] = {}
-        self._by_agency: dict[str, list[TaskView]] = {}
+        self._by_agency: dict[str, tuple[TaskView, ...]] = {}
         self._grouped: list[TaskView] | None = None  # the views _by_agency was made from
         self._stating = RecentChunks(store, STATING_CACHE)
         self._lock = threading.Lock()
@@ -107,16 +107,17 @@ class TaskIndex:
             ))
         return sorted(out, key=lambda a: (a.kind != "agency", -a.task_count, a.name))
 
-    def tasks_for(self, agency_id: str) -> list[TaskView]:
-        """An agency's tasks, in the order of :meth:`views` (grouped once per change of the views)."""
+    def tasks_for(self, agency_id: str) -> tuple[TaskView, ...]:
+        """An agency's tasks, in the order of :meth:`views` (grouped once per change of the views:
+        the same tuple until then)."""
         views = self.views()
         with self._lock:
             if self._grouped is not views:
                 grouped: dict[str, list[TaskView]] = {}
                 for view in views:
                     grouped.setdefault(view.task.agency_id, []).append(view)
-                self._by_agency, self._grouped = grouped, views
-            return list(self._by_agency.get(agency_id, ()))
+                self._by_agency, self._grouped = {k: tuple(v) for k, v in grouped.items()}, views
+            return self._by_agency.get(agency_id, ())
 
     def stating(self, views: list[TaskView]) -> dict[str, StoredChunk]:
         """The passages stating ``views``' tasks, by chunk id (the recently used from memory: an

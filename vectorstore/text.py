@@ -78,9 +78,20 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=WORDS_CACHE)
 def _words(text: str) -> tuple[str, ...]:
-    """Remembered: a chat weighs the same passages and task texts on every request (the task list
-    reads every task of an agency), and folding them again cost most of a chat's time at 10k passages."""
-    return tuple(t.word for t in tokens(unicodedata.normalize("NFC", text)))
+    """The words of :func:`tokens` without their places (four times as fast: no token objects).
+    Remembered: a chat weighs the same passages and task texts on every request, and folding them
+    again cost most of a chat's time at 10k passages."""
+    quarters = _quarters()
+    out: list[str] = []
+    for raw in _RAW_WORD.findall(unicodedata.normalize("NFC", text)):
+        if raw[0] in "qQ" and raw.lower() in quarters:  # "Q1"
+            out.append("quy")
+            raw = str(quarters[raw.lower()])
+        for word in _word_forms(raw)[0]:
+            if out and out[-1] == "quy" and word in quarters:
+                word = _ROMAN[quarters[word] - 1]
+            out.append(word)
+    return tuple(out)
 
 
 def with_pairs(seq: list[str]) -> list[str]:
