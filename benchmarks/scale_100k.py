@@ -55,9 +55,13 @@ def in_process(data_dir: Path, calls: int, warmup: int) -> None:
     questions = question_mix()
     start = time.perf_counter()
     service = build_service(Settings(data_dir=data_dir))
-    service.warm_up()
+    tasks = service.warm_up(wait=False)
     print(f"in-process build + warm_up      {time.perf_counter() - start:.2f} s, "
           f"{len(service.retriever.lexical_index())} passages, {len(service.documents())} documents")
+    if tasks is not None:
+        tasks.join()
+        print(f"  task list read and weigh-ready {time.perf_counter() - start:.2f} s after start (in a thread of its "
+              f"own), {len(service.tasks.views())} tasks")
     for question in questions[:warmup]:
         service.search(question, 5)
         service.chat(question)

@@ -141,6 +141,8 @@ def over_http(data_dir: Path, root: Path, calls: int, warmup: int) -> None:
               f"load {load_average()}")
         maps = Path(f"/proc/{server.pid}/maps").read_text()
         print(f"torch loaded in the server      {'libtorch' in maps}")
+        print(f"task list read ahead            {settled(pids):.1f} s later (the server reads it in a thread of its "
+              f"own after it answers; the timings below start once its CPU use settles)")
         with httpx.Client(base_url=url, timeout=300) as client:
             latency(client, pids, calls, warmup)
             doc_id = document_id(fresh_document(root / "fresh").name)
@@ -154,6 +156,18 @@ def over_http(data_dir: Path, root: Path, calls: int, warmup: int) -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def settled(pids: list[int], quiet: float = 0.05, every: float = 2.0) -> float:
+    """Seconds until the server's processes use less than ``quiet`` of a core over ``every`` seconds."""
+    began = time.perf_counter()
+    used = cpu_seconds(pids)
+    while True:
+        time.sleep(every)
+        now = cpu_seconds(pids)
+        if now - used < quiet * every:
+            return time.perf_counter() - began - every
+        used = now
 
 
 def latency(client: httpx.Client, pids: list[int], calls: int, warmup: int) -> None:
