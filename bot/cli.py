@@ -95,12 +95,13 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], data_dir: Path | None) -
         ctx.exit(1)
 
 
-def _collect_garbage(indexer: Any) -> int | None:
-    """Delete what interrupted or failed ingests left; say so. None when the store refused."""
+def _collect_garbage(indexer: Any, full: bool = False) -> int | None:
+    """Delete what interrupted or failed ingests left (the documents they noted; with ``full``, looking
+    at every record); say so. None when the store refused."""
     from vectorstore.write_guard import describe_write_error
 
     try:
-        removed: int = indexer.collect_garbage()
+        removed: int = indexer.collect_garbage(full)
     except Exception as exc:  # e.g. a full disk: reads still work, the next run tries again
         click.echo(f"LỖI          không dọn được dữ liệu còn sót: {describe_write_error(exc, indexer.data_dir)}",
                    err=True)
@@ -117,7 +118,7 @@ def gc(ctx: click.Context, data_dir: Path | None) -> None:
     """Dọn các đoạn còn sót từ lần nạp bị gián đoạn hoặc lỗi (ví dụ khi ổ đĩa đầy)."""
     from bot.wiring import build_indexer
 
-    removed = _collect_garbage(build_indexer(settings_from(ctx, data_dir)))
+    removed = _collect_garbage(build_indexer(settings_from(ctx, data_dir)), full=True)
     if removed is None:
         ctx.exit(1)
     click.echo(f"Xong: đã dọn {removed} đoạn.")

@@ -146,4 +146,44 @@ def test_whole_collection_reads_go_a_page_at_a_time(tmp_path, monkeypatch):
     reader._chunks, reader._tasks = PagedOnly(reader._chunks, 3), PagedOnly(reader._tasks, 3)
     assert sorted(reader.registry()) == sorted(f"doc-{n}" for n in range(8))
     assert reader._docs.returned[:3] == [3, 3, 2]
-    assert reader.collect_garbage() == 0 and reader.live_chunks() == [] and reader.live_tasks() == []
+    assert reader.collect_garbage(full=True) == 0 and reader.live_chunks() == [] and reader.live_tasks() == []
+
+
+def test_garbage_collection_looks_only_at_the_documents_an_interrupted_write_noted(tmp_path):
+    import numpy as np
+
+    from vectorstore.records import StoredChunk
+
+    embedder = HashingEmbedder()
+    store = Store.open(tmp_path, embedder)
+
+    def chunk(doc: DocumentRecord, n: int = 0) -> StoredChunk:
+        return StoredChunk(f"{doc.id}:{doc.version}:{n}", doc.id, doc.version, f"đoạn {n} của {doc.id}", "I", ("I.",))
+
+    def write(doc: DocumentRecord) -> None:
+        store.put_chunks(doc, [chunk(doc)], embedder.embed([chunk(doc).text], query=False))
+
+    for n in range(4):
+        write(record(f"doc-{n}"))
+        store.commit(record(f"doc-{n}"), "text")
+    write(record("doc-1", "v2"))  # a new version killed before its commit ...
+    write(record("new"))  # ... a new document killed before its commit ...
+    store.remove("doc-3")
+    assert store.get_chunks(["doc-3:v1:0"]) == {}
+    writer = Store.open(tmp_path, embedder)  # ... and a removal killed after its registry delete:
+    writer._pending("doc-2", "")
+    writer._docs.delete(ids=["doc-2"])
+    writer._changed()
+
+    class NoWholeReads(CountingCollection):
+        def get(self, *args: Any, **kwargs: Any) -> Any:
+            assert args or kwargs.get("ids") or kwargs.get("where"), "garbage collection read the whole archive"
+            return super().get(*args, **kwargs)
+
+    store._chunks, store._tasks = NoWholeReads(store._chunks), NoWholeReads(store._tasks)
+    assert store.collect_garbage() == 3
+    assert store.get_chunks(["doc-1:v2:0", "new:v1:0", "doc-2:v1:0"]) == {}
+    assert sorted(store.get_chunks(["doc-0:v1:0", "doc-1:v1:0"])) == ["doc-0:v1:0", "doc-1:v1:0"]
+    assert store.collect_garbage() == 0  # the notes are gone with what they named
+    assert not store._stamps.get(where={"pending": True})["ids"]
+    assert np.isfinite(store.nearest(embedder.embed_query("đoạn 0 của doc-0"), 1)[0][1])

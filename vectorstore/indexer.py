@@ -203,10 +203,11 @@ class Indexer:
         self._needs_gc = False
         log.info("collected %d chunks left by a failed write", removed)
 
-    def collect_garbage(self) -> int:
-        """Delete chunks and tasks no live version names; waits for any ingest writing now."""
+    def collect_garbage(self, full: bool = False) -> int:
+        """Delete chunks and tasks no live version names (of the documents interrupted writes noted;
+        with ``full``, of the whole archive); waits for any ingest writing now."""
         with self.lock.hold():
-            removed = self.store.collect_garbage()
+            removed = self.store.collect_garbage(full)
             self._needs_gc = False
             return removed
 

@@ -40,6 +40,7 @@ _REGISTRY_RELOAD = 60.0  # seconds; the registry is re-checked this often even i
 _WRITTEN = "written"  # registry metadata: when the record was written (microseconds since the epoch)
 _CLOCK_MARGIN_US = 120_000_000  # records written up to 2 min before the newest one seen are re-read (clock skew)
 _STAMP = "registry"
+_PENDING = "pending"  # stamps metadata: a version being written or removed (see Store._pending)
 
 
 # How many records Chroma's vector index takes in before it persists (``sync_threshold``) and adds them
@@ -203,9 +204,19 @@ class Store:
 
     # -- writes -----------------------------------------------------------
 
+    def _pending(self, doc_id: str, version: str) -> str:
+        """Note, before writing, that ``doc_id``'s versions are changing (to ``version``; "" when it is
+        removed): a write killed half-way leaves the note, and garbage collection then looks at that
+        document only (:meth:`collect_garbage`) instead of at every record of the archive."""
+        marker = f"{_PENDING}:{doc_id}:{version}"
+        self._stamps.upsert(ids=[marker], documents=[" "], embeddings=[np.ones(1, dtype=np.float32)],
+                            metadatas=[{_PENDING: True, "document_id": doc_id, "version": version}])
+        return marker
+
     def put_chunks(self, doc: DocumentRecord, chunks: list[StoredChunk], embeddings: np.ndarray) -> None:
         """Write a version's chunks. Not visible until :meth:`commit` names that version."""
         with self._lock:
+            self._pending(doc.id, doc.version)
             for start in range(0, len(chunks), self._batch):
                 part = chunks[start:start + self._batch]
                 self._chunks.upsert(
@@ -216,7 +227,7 @@ class Store:
                 )
 
     def put_tasks(self, tasks: list[StoredTask]) -> None:
-        """Write a version's tasks; like its chunks, invisible until :meth:`commit`."""
+        """Write a version's tasks (after its chunks); like them, invisible until :meth:`commit`."""
         with self._lock:
             for start in range(0, len(tasks), self._batch):
                 part = tasks[start:start + self._batch]
@@ -237,6 +248,7 @@ class Store:
             self._docs.upsert(ids=[doc.id], documents=[text or " "], metadatas=[meta])
             self._changed()
             self.drop_versions(doc.id, keep=doc.version)
+            self._stamps.delete(ids=[f"{_PENDING}:{doc.id}:{doc.version}"])
 
     def drop_versions(self, doc_id: str, keep: str | None = None) -> None:
         """Delete a document's versions other than ``keep`` (all when None) from every side."""
@@ -251,28 +263,47 @@ class Store:
         with self._lock:
             if doc_id not in self.registry():
                 return False
+            marker = self._pending(doc_id, "")
             self._docs.delete(ids=[doc_id])
             self._changed()
             self.drop_versions(doc_id)
+            self._stamps.delete(ids=[marker])
             return True
 
-    def collect_garbage(self) -> int:
-        """Delete chunks and tasks no registry record names (left by an interrupted ingest)."""
+    def collect_garbage(self, full: bool = False) -> int:
+        """Delete the chunks and tasks of versions no registry record names, left by an interrupted or
+        failed write; returns how many chunks. The documents a write noted as changing
+        (:meth:`_pending`) are looked at, one by one; with ``full``, every record of the archive
+        (``chidao gc``: leftovers of writes made before the notes existed)."""
         with self._lock:
             self._changed()  # also tells readers to re-read a registry a killed commit left unannounced
             live = {d.id: d.version for d in self.registry().values()}
-            removed = 0
-            for collection in (self._chunks, self._tasks):
-                got = _read_all(collection, include=["metadatas"])
-                stale = [
-                    cid for cid, meta in zip(got["ids"], got["metadatas"] or [])
-                    if live.get((meta or {}).get("document_id")) != (meta or {}).get("version")
-                ]
-                for start in range(0, len(stale), self._batch):
-                    collection.delete(ids=stale[start:start + self._batch])
-                removed += len(stale) if collection is self._chunks else 0
+            removed = self._collect_all(live) if full else 0
+            noted = self._stamps.get(where={_PENDING: True}, include=["metadatas"])
+            for marker, meta in zip(noted["ids"], noted["metadatas"] or []):
+                doc_id = str((meta or {}).get("document_id", ""))
+                keep = live.get(doc_id)
+                stale: dict[str, Any] = {"document_id": doc_id}
+                if keep is not None:
+                    stale = {"$and": [stale, {"version": {"$ne": keep}}]}
+                removed += len(self._chunks.get(where=stale, include=[])["ids"])
+                self.drop_versions(doc_id, keep)
+                self._stamps.delete(ids=[marker])
             self.lexical.collect_garbage(live)
             return removed
+
+    def _collect_all(self, live: dict[str, str]) -> int:
+        removed = 0
+        for collection in (self._chunks, self._tasks):
+            got = _read_all(collection, include=["metadatas"])
+            stale = [
+                cid for cid, meta in zip(got["ids"], got["metadatas"] or [])
+                if live.get((meta or {}).get("document_id")) != (meta or {}).get("version")
+            ]
+            for start in range(0, len(stale), self._batch):
+                collection.delete(ids=stale[start:start + self._batch])
+            removed += len(stale) if collection is self._chunks else 0
+        return removed
 
     # -- reads ------------------------------------------------------------
 
