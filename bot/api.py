@@ -37,6 +37,7 @@ def create_app(service: ChatService, settings: Settings | None = None) -> FastAP
         poller = threading.Thread(target=keep_fresh, args=(service, stop), name="chidao-refresh", daemon=True)
         poller.start()
         yield
+        service.stop_warming()
         stop.set()
         app.state.channels.close()
 
