@@ -14,6 +14,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from ingest.folding import fold
 from ingest.pipeline import parse_bytes
 from vectorstore.indexer import Indexer, content_version, document_id
 from vectorstore.lexical import LexicalIndex
@@ -234,3 +235,34 @@ def test_the_task_index_reads_the_tasks_of_new_versions_only(e5, samples, tmp_pa
             read = Spy(monkeypatch, Store, "version_tasks")
     assert len(tasks.views()) > first
     assert [set(args[-1]) for args in read.calls] == [{(doc.id, doc.version)}]
+
+
+def test_the_top_k_scored_rarer_terms_first_is_the_exact_top_k(corpus, tmp_path):
+    """Common syllables are scored only where the rarer terms found passages (MaxScore); the top k is
+    bm25s's, with and without a document filter, whether the shortcut is taken or not."""
+    docs, _ = corpus
+    store = LexicalStore(tmp_path / "lexical")
+    for doc, chunks in docs.values():
+        store.put_version(doc, chunks)
+    view = LexicalIndex([store.segment((d.id, d.version)) for d, _ in docs.values()],
+                        {(d.id, d.version) for d, _ in docs.values()}, store.term_ids)
+    ids, bm25, vocab = oracle(list(docs.values()))
+    owner = {c.id: d.id for d, chunks in docs.values() for c in chunks}
+    some = {d.id for d, _ in list(docs.values())[1:3]}
+    pruned = 0
+    questions = QUESTIONS + [fold(q) for q in QUESTIONS] + ["Sở Y tế", "kế hoạch thi đua của tỉnh", "báo cáo"]
+    for question in questions:
+        terms = list(analyse_query(question).terms)
+        known = [t for t in terms if t in vocab]
+        expected = np.asarray(bm25.get_scores(known), dtype=np.float64) if known else np.zeros(len(ids))
+        for k in (1, 5, 10):
+            for allowed in (None, some):
+                rows = None if allowed is None else view.allowed_rows(allowed)
+                shortcut = view._pruned_scores(terms, k, rows)
+                pruned += shortcut is not None and int((shortcut > 0).sum()) < int((view.scores(terms) > 0).sum())
+                got = view.search(terms, k, allowed)
+                admitted = [(i, s) for i, s in zip(ids, expected) if s > 0 and (allowed is None or owner[i] in allowed)]
+                best = sorted(admitted, key=lambda h: (-h[1], h[0]))[:k]
+                assert [s for _, s in got] == pytest.approx([s for _, s in best], rel=1e-4), (question, k)
+                assert {i for i, _ in got} == {i for i, _ in best} or len({round(s, 4) for _, s in best}) < len(best)
+    assert pruned >= 15  # the shortcut was taken (22 of the 90 cases on the seeds)
