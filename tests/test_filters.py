@@ -87,6 +87,28 @@ def test_both_retrievers_filter_before_taking_the_top_k(seeded_service):
 
 
 @pytest.mark.slow
+def test_a_few_documents_are_searched_by_comparing_every_passage_as_chroma_ranks_them(seeded_service, monkeypatch):
+    store, retriever = seeded_service.store, seeded_service.retriever
+    registry = store.registry()
+    vector = retriever.embedder.embed_query(QUESTION)
+    for documents in ({PLAN_002}, set(list(registry)[:2]), set(registry)):
+        ids = retriever.lexical_index().chunk_ids_of(documents, 10_000)
+        assert ids is not None and {i.split(":")[0] for i in ids} == documents
+        exact = store.nearest_among(vector, ids, 8)
+        by_chroma = store.nearest(vector, 8, documents)
+        assert [c.id for c, _ in exact] == [c.id for c, _ in by_chroma]
+        assert [s for _, s in exact] == pytest.approx([s for _, s in by_chroma], abs=1e-5)
+    assert retriever.lexical_index().chunk_ids_of(set(registry), 10) is None  # too many: Chroma's search
+
+    def no_filtered_query(*args, **kwargs):
+        raise AssertionError("Chroma's filtered search was used for one document")
+
+    monkeypatch.setattr(store, "nearest", no_filtered_query)
+    filtered = seeded_service.search(QUESTION, 5, Filters.parse({"document_ids": [PLAN_002]}))
+    assert len(filtered) == 5 and {p.document.id for p in filtered} == {PLAN_002}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("filters", [
     {"document_ids": [PLAN_002]},
     {"doc_types": ["Kế hoạch"]},

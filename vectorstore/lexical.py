@@ -152,12 +152,11 @@ class LexicalIndex:
         query has no common or no rarer term (then :meth:`scores` scores every row).
 
         Most of a query's postings are those of a few common syllables ("kế", "hoạch", "tỉnh"): 93 %
-        at 100k passages. A BM25 term adds at most weight x IDF x its largest tf part (remembered per
-        term) to any passage, so the rarer terms
-        are scored first and the common ones on the passages the rarer ones found; when the k-th of
-        those beats what the common terms could give a passage holding none of the rarer ones, the
-        top ``k`` is exact (MaxScore). Otherwise the common terms are scored on the other passages
-        too: every row exact, no row scored twice."""
+        at 100k passages. A term adds at most weight x IDF x its largest tf part (remembered per
+        term) to a passage (MaxScore): the rarer terms are scored first, and the k-th best of
+        those scores is a floor for the final k-th. The common terms whose bounds add up to less
+        than that floor (the commonest first) cannot lift a passage holding none of the other
+        terms into the top ``k``: they are scored only on the passages the other terms found."""
         counts = Counter(terms)
         stats = {t: self._stats(t) for t in counts}
         stats = {t: st for t, st in stats.items() if st[2] is not None and st[1] > 0}
@@ -168,19 +167,24 @@ class LexicalIndex:
         scores = np.zeros(len(self.live), dtype=np.float64)
         for t in rare:
             self._add(scores, stats[t], counts[t], None)
-        found = (scores > 0) & self.live
-        if allowed is not None:
-            found &= allowed
+        eligible = self.live if allowed is None else self.live & allowed
+        found = scores[eligible & (scores > 0)]
+        floor = float(np.partition(found, -k)[-k]) if len(found) >= k else 0.0
+        bound = {t: counts[t] * stats[t][0] * stats[t][3] for t in common}
+        common.sort(key=bound.__getitem__)
+        late, total = [], 0.0
         for t in common:
-            self._add(scores, stats[t], counts[t], found)
-        if int(found.sum()) >= k:
-            kth = np.partition(scores[found], -k)[-k]
-            if kth > sum(counts[t] * stats[t][0] * stats[t][3] for t in common) * (1 + 1e-6):
-                scores[~found] = 0.0
-                return scores
-        rest = ~found
-        for t in common:
-            self._add(scores, stats[t], counts[t], rest)
+            if total + bound[t] >= floor * (1 - 1e-6):
+                break
+            late.append(t)
+            total += bound[t]
+        for t in common[len(late):]:
+            self._add(scores, stats[t], counts[t], None)
+        if late:
+            found_rows = eligible & (scores > 0)
+            for t in late:
+                self._add(scores, stats[t], counts[t], found_rows)
+            scores[~found_rows] = 0.0
         scores[~self.live] = 0.0
         return scores
 
@@ -197,6 +201,13 @@ class LexicalIndex:
                     rows, tfs = rows[keep], tfs[keep]
                 tf = tfs.astype(np.float32)
                 scores[rows] += (weight * idf) * (tf / (tf + self.norm[rows]))
+
+    def chunk_ids_of(self, documents: Collection[str], most: int) -> list[str] | None:
+        """The live passages of ``documents``, or None when there are more than ``most``."""
+        rows = np.flatnonzero(self.allowed_rows(documents) & self.live)
+        if len(rows) > most:
+            return None
+        return [self.chunk_id(int(r)) for r in rows]
 
     def chunks_with(self, term: str, most: int = 20_000) -> set[str] | None:
         """Chunk ids of the live passages indexed with ``term``; None when more than ``most`` are

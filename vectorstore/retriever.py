@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 QUERY_EMBED_THREADS = 2  # questions embedded at once by one retriever (a serving process answers one per core)
 
 CHUNK_CACHE = 20_000
+EXACT_DENSE = 2_000  # passages at most in a filter or the named documents compared one by one
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,11 @@ class HybridRetriever(Retriever):
         lexical = index.search(list(q.terms), self.candidates, allowed)
         chunks = self.chunks([cid for cid, _ in lexical])
         local = self._placed(q, registry) | local_documents(q, registry)  # all before the vector is waited for
-        dense_hits = self.store.nearest(vector.result(), self.candidates, allowed, chunks=self.chunks)
+        few = index.chunk_ids_of(allowed, EXACT_DENSE) if allowed is not None else None
+        if few is not None:  # a few documents' passages: every one compared, without Chroma's filtered search
+            dense_hits = self.store.nearest_among(vector.result(), few, self.candidates, chunks=self.chunks)
+        else:
+            dense_hits = self.store.nearest(vector.result(), self.candidates, allowed, chunks=self.chunks)
         dense = [(c.id, s) for c, s in dense_hits]
         chunks.update({c.id: c for c, _ in dense_hits})
         lex_rank = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}

@@ -381,6 +381,24 @@ class Store:
             for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         }
 
+    def nearest_among(
+        self, vector: np.ndarray, ids: list[str], k: int,
+        chunks: Callable[[list[str]], dict[str, StoredChunk]] | None = None,
+    ) -> list[tuple[StoredChunk, float]]:
+        """The ``k`` live chunks of ``ids`` nearest to ``vector``, every one compared (exact): for a few
+        documents' passages, reading their vectors by id beats Chroma's filtered search (114 ms for
+        three documents at 100k passages, against 2-5 ms)."""
+        if k <= 0 or not ids:
+            return []
+        got = self._chunks.get(ids=ids, include=["embeddings"])
+        if not len(got["ids"]):
+            return []
+        similarity = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        order = np.argsort(-similarity, kind="stable")[: k + 8]
+        hits = [(got["ids"][i], float(similarity[i])) for i in order]
+        found = (chunks or self.get_chunks)([cid for cid, _ in hits])
+        return [(found[cid], sim) for cid, sim in hits if cid in found and self._live(found[cid])][:k]
+
     def nearest(
         self, vector: np.ndarray, k: int, documents: Collection[str] | None = None,
         chunks: Callable[[list[str]], dict[str, StoredChunk]] | None = None,
