@@ -163,7 +163,7 @@ class ChatService:
         passages = [
             {"chunk_id": c.id, "section": c.section, "headings": list(c.headings), "kind": c.kind,
              "page": c.page, "text": c.text}
-            for c in self.store.chunks_of(doc_id)
+            for c in self.retriever.chunks_of(doc_id)
         ]
         return {**doc.summary(), "sections": doc.sections, "text": self.store.document_text(doc_id),
                 "passages": passages}

@@ -177,3 +177,13 @@ def test_cli_search_and_ask_take_the_filter_options(seeded_dir):
     assert {c["document_id"] for c in json.loads(answer.stdout)["citations"]} <= {PLAN_002}
     bad = chidao("search", QUESTION, "--since", "19/02/2024")
     assert bad.returncode != 0 and "--since" in bad.stderr and "YYYY-MM-DD" in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_documents_passages_are_read_by_id_and_equal_chromas_by_document(seeded_service, monkeypatch):
+    store, retriever = seeded_service.store, seeded_service.retriever
+    expected = {doc_id: [c.id for c in store.chunks_of(doc_id)] for doc_id in store.registry()}
+    monkeypatch.setattr(store, "chunks_of", lambda doc_id: pytest.fail("read by document"))
+    for doc_id, ids in expected.items():
+        assert [c.id for c in retriever.chunks_of(doc_id)] == ids and ids
+    assert retriever.chunks_of("no-such-document") == []
