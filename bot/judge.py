@@ -147,7 +147,7 @@ class Judge:
     def names_held(self, question: Question, passage: Passage, held: list[str] | None = None) -> bool:
         """The passage (with its document) names every place, document, article, number, name
         ("Đà Nẵng") and unknown agency the question names."""
-        if not _names_anything(question):
+        if not names_anything(question):
             return True  # every check below holds for a question naming nothing: the passage is not read
         held = held if held is not None else words(with_context(passage))
         if any(not contains_run(held, p.words) for p in question.places):
@@ -263,7 +263,7 @@ def _keep(answer: Answer, valid: list[Citation]) -> Answer:
     return replace(answer, answer=_MARKER.sub(renumber, answer.answer), citations=citations)
 
 
-def _names_anything(question: Question) -> bool:
+def names_anything(question: Question) -> bool:
     """Whether :meth:`Judge.names_held` has anything to look for."""
     return bool(question.places or question.numbers or question.names or question.articles or question.documents
                 or any(not a.known for a in question.agencies))

@@ -18,7 +18,7 @@ import numpy as np
 import prompts
 from bot.citations import Answer
 from bot.compose import Quote, cite, number_of
-from bot.judge import Judge
+from bot.judge import Judge, names_anything
 from bot.task_table import TaskTable, TaskTables
 from vectorstore.lexical import LexicalIndex
 from vectorstore.question import Period, Question
@@ -69,17 +69,29 @@ class TaskAnswerer:
         if wants_deadline or period:
             views = [v for v in views if v.deadlines and (period is None or period_holds(period, v))]
             views.sort(key=lambda v: min((d.due or date.max) for d in v.deadlines))
-        if not views:
+        found = self._stated_first(views, stated)
+        if not found:
             return None
-        return self._compose(question, agency.name, [(v, stated[v.task.id]) for v in views[:MAX_TASKS]],
-                             wants_deadline or bool(period))
+        return self._compose(question, agency.name, found, wants_deadline or bool(period))
+
+    def _stated_first(self, views: list[TaskView], stated: dict[str, Passage]) -> list[tuple[TaskView, Passage]]:
+        """The first ``MAX_TASKS`` views whose passage is there, read as far as needed."""
+        found: list[tuple[TaskView, Passage]] = []
+        for start in range(0, len(views), 2 * MAX_TASKS):
+            part = views[start:start + 2 * MAX_TASKS]
+            stated.update(self._passages([v for v in part if v.task.id not in stated]))
+            found += [(v, stated[v.task.id]) for v in part if v.task.id in stated]
+            if len(found) >= MAX_TASKS:
+                break
+        return found[:MAX_TASKS]
 
     def _relevant(
         self, question: Question, table: TaskTable, rest: list[str], passages: list[Passage]
     ) -> tuple[list[TaskView], dict[str, Passage]]:
         """Tasks that hold the rest of the question (on the judge's scale), from retrieved documents
         first, among those whose passage holds what the question names ("… tỉnh Lai Châu …",
-        "… Kế hoạch 195 …"); with the passages read. Tasks are looked at from the best share down, so
+        "… Kế hoạch 195 …"); with the passages read to check that (none when the question names
+        nothing: the answer reads the ones it shows). Tasks are looked at from the best share down, so
         passages are read only until the shares fall below ``KEEP_SHARE`` of the best named one (an
         agency has thousands of tasks in a large archive: they are weighed all at once, see
         :mod:`bot.task_table`)."""
@@ -93,16 +105,18 @@ class TaskAnswerer:
         stated: dict[str, Passage] = {}
         keep: list[tuple[float, TaskView]] = []
         best: float | None = None
+        reads = names_anything(question)  # else every passage holds what it names: read the shown ones only
         for start in range(0, len(ranked), READ_BATCH):
             batch = [(float(shares[i]), table.views[i]) for i in ranked[start:start + READ_BATCH]]
             batch = [sv for sv in batch if best is None or sv[0] >= KEEP_SHARE * best]
             if not batch:
                 break
-            stated.update(self._passages([v for _, v in batch]))
+            if reads:
+                stated.update(self._passages([v for _, v in batch]))
             for share, view in batch:
                 if best is not None and share < KEEP_SHARE * best:
                     break
-                if view.task.id in stated and self.judge.names_held(question, stated[view.task.id]):
+                if not reads or (view.task.id in stated and self.judge.names_held(question, stated[view.task.id])):
                     best = share if best is None else best
                     keep.append((share, view))
         if best is None or best < self.judge.threshold:

@@ -100,3 +100,15 @@ def test_tasks_that_cannot_hold_a_named_number_are_not_read_and_the_answer_is_th
     assert narrowed_reads <= plain_reads
     if asked.endswith("999?"):  # no passage holds 999: nothing is read
         assert narrowed_reads == 0 < plain_reads
+
+
+def test_a_question_naming_nothing_reads_only_the_passages_it_shows(seeded_service, monkeypatch):
+    from bot.task_answer import MAX_TASKS
+
+    answerer = seeded_service.task_answerer
+    read: list[int] = []
+    real = answerer.index.stating
+    monkeypatch.setattr(answerer.index, "stating", lambda views: read.append(len(views)) or real(views))
+    answer = seeded_service.chat("Sở Y tế phối hợp thực hiện những việc gì?")
+    assert answer.answered and answer.mode == "tasks" and answer.answer.count("\n- ") >= 2
+    assert 0 < sum(read) <= 2 * MAX_TASKS
