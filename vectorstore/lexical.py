@@ -205,9 +205,7 @@ class LexicalIndex:
     def chunk_ids_of(self, documents: Collection[str], most: int) -> list[str] | None:
         """The live passages of ``documents``, or None when there are more than ``most``."""
         rows = np.flatnonzero(self.allowed_rows(documents) & self.live)
-        if len(rows) > most:
-            return None
-        return [self.chunk_id(int(r)) for r in rows]
+        return None if len(rows) > most else self._chunk_ids(rows)
 
     def chunks_with(self, term: str, most: int = 20_000) -> set[str] | None:
         """Chunk ids of the live passages indexed with ``term``; None when more than ``most`` are
@@ -217,9 +215,17 @@ class LexicalIndex:
             return set()
         _, rows, _ = self._postings(np.array([term_id], dtype=np.int32))
         rows = rows[self.live[rows]]
-        if len(rows) > most:
-            return None
-        return {self.chunk_id(int(r)) for r in rows}
+        return None if len(rows) > most else set(self._chunk_ids(rows))
+
+    def _chunk_ids(self, rows: np.ndarray) -> list[str]:
+        """Chunk ids of view rows (ascending rows: one segment after another)."""
+        rows = np.sort(rows)
+        where = np.searchsorted(self.offsets, rows, side="right") - 1
+        out: list[str] = []
+        for seg in np.unique(where):
+            ids, offset = self.segments[seg].chunk_ids, int(self.offsets[seg])
+            out += [ids[r - offset] for r in rows[where == seg].tolist()]
+        return out
 
     def chunk_id(self, row: int) -> str:
         seg = int(np.searchsorted(self.offsets, row, side="right")) - 1
