@@ -187,8 +187,12 @@ class Judge:
     def share(self, question: Question, wanted: Sequence[str], text: str) -> float:
         """The judge's scale on any text: the share (IDF-weighted) of ``wanted`` words it holds
         (how the task list's tasks are weighed against the rest of a question)."""
-        weights = {w: self.weight(w) for w in set(wanted)}
+        weights = self.weights(wanted)
         return self._share(question, weights, text, words(text), text, set()) if weights else 1.0
+
+    def weights(self, wanted: Sequence[str]) -> dict[str, float]:
+        """Each of ``wanted``'s words with its weight on the judge's scale."""
+        return {w: self.weight(w) for w in set(wanted)}
 
     def _share(
         self, question: Question, weights: dict[str, float], text: str, held: list[str], body: str, cued: set[str]

@@ -96,8 +96,7 @@ class TaskAnswerer:
         agency has thousands of tasks in a large archive: they are weighed all at once, see
         :mod:`bot.task_table`)."""
         order = {p.document.id: i for i, p in reversed(list(enumerate(passages)))}
-        weights = {w: self.judge.weight(w) for w in set(rest)}
-        shares = table.shares(question, weights, self.judge.lexicon.equivalents)
+        shares = table.shares(question, self.judge.weights(rest), self.judge.lexicon.equivalents)
         ranked = np.argsort(-shares, kind="stable")
         for number, chunks in self._holding_numbers(question).items():
             may = table.positions(chunks, {d.id for d in table.documents if number in _owner_words(d.issuer, d.place)})

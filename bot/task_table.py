@@ -171,7 +171,7 @@ class TaskTables:
             old = self._tables.get(agency_id)
         if old is not None and (old.source is views or old.ids == tuple(v.task.id for v in views)):
             return old
-        known = dict(old.read) if old is not None else {}
+        known = old.read if old is not None else {}
         read = {v.task.id: known.get(v.task.id) or self._read(task_text(v)) for v in views}
         table = TaskTable(views, read)
         with self._lock:

@@ -36,8 +36,7 @@ def test_shares_equal_the_judges_share_of_every_task(answerer, seeded_service, a
         views = index.tasks_for(agency_id)
         table = TaskTables().table(agency_id, views)
         rest = question.rest()
-        weights = {w: judge.weight(w) for w in set(rest)}
-        shares = table.shares(question, weights, judge.lexicon.equivalents)
+        shares = table.shares(question, judge.weights(rest), judge.lexicon.equivalents)
         for view, share in zip(views, shares):
             assert share == pytest.approx(judge.share(question, rest, task_text(view)), abs=1e-9), view.task.quote
             compared += 1

@@ -252,9 +252,7 @@ class Store:
 
     def drop_versions(self, doc_id: str, keep: str | None = None) -> None:
         """Delete a document's versions other than ``keep`` (all when None) from every side."""
-        stale: dict[str, Any] = {"document_id": doc_id}
-        if keep is not None:
-            stale = {"$and": [stale, {"version": {"$ne": keep}}]}
+        stale = _other_versions(doc_id, keep)
         self._chunks.delete(where=stale)
         self._tasks.delete(where=stale)
         self.lexical.drop(doc_id, keep)
@@ -283,10 +281,7 @@ class Store:
             for marker, meta in zip(noted["ids"], noted["metadatas"] or []):
                 doc_id = str((meta or {}).get("document_id", ""))
                 keep = live.get(doc_id)
-                stale: dict[str, Any] = {"document_id": doc_id}
-                if keep is not None:
-                    stale = {"$and": [stale, {"version": {"$ne": keep}}]}
-                removed += len(self._chunks.get(where=stale, include=[])["ids"])
+                removed += len(self._chunks.get(where=_other_versions(doc_id, keep), include=[])["ids"])
                 self.drop_versions(doc_id, keep)
                 self._stamps.delete(ids=[marker])
             self.lexical.collect_garbage(live)
@@ -395,9 +390,7 @@ class Store:
             return []
         similarity = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
         order = np.argsort(-similarity, kind="stable")[: k + 8]
-        hits = [(got["ids"][i], float(similarity[i])) for i in order]
-        found = (chunks or self.get_chunks)([cid for cid, _ in hits])
-        return [(found[cid], sim) for cid, sim in hits if cid in found and self._live(found[cid])][:k]
+        return self._live_hits([(got["ids"][i], float(similarity[i])) for i in order], k, chunks)
 
     def nearest(
         self, vector: np.ndarray, k: int, documents: Collection[str] | None = None,
@@ -414,7 +407,19 @@ class Store:
             where=self._only(documents),
             include=["distances"],
         )
-        hits = list(zip(got["ids"][0], (got["distances"] or [[]])[0]))
+        hits = [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0])]
+        return self._live_hits(hits, k, chunks)
+
+    def _live_hits(
+        self, hits: list[tuple[str, float]], k: int, chunks: Callable[[list[str]], dict[str, StoredChunk]] | None,
+    ) -> list[tuple[StoredChunk, float]]:
+        """The first ``k`` of (chunk id, similarity) whose chunk is live, with the chunk (from ``chunks``,
+        a cache of the recently used, or read)."""
         found = (chunks or self.get_chunks)([cid for cid, _ in hits])
-        return [(found[cid], 1.0 - float(dist)) for cid, dist in hits
-                if cid in found and self._live(found[cid])][:k]
+        return [(found[cid], sim) for cid, sim in hits if cid in found and self._live(found[cid])][:k]
+
+
+def _other_versions(doc_id: str, keep: str | None) -> dict[str, Any]:
+    """A ``where`` clause for a document's records of versions other than ``keep`` (all when None)."""
+    mine: dict[str, Any] = {"document_id": doc_id}
+    return mine if keep is None else {"$and": [mine, {"version": {"$ne": keep}}]}
