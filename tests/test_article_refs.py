@@ -59,6 +59,37 @@ def test_a_locality_names_the_documents_of_its_issuer():
     assert local_documents(read_question("Công an huyện làm gì?", default_lexicon()), REGISTRY) == set()
 
 
+LOCAL = {
+    "a": record("a", place="xã Tả Van, huyện Sa Pa", issuer="UBND xã Tả Van", title="Kế hoạch phòng chống thiên tai"),
+    "b": record("b", place="huyện Sa Pa", issuer="UBND huyện Sa Pa", title="Tổ chức Ngày hội"),
+    "c": record("c", place="tỉnh Lào Cai", issuer="UBND tỉnh Lào Cai", title="Thi đua huyện Bảo Thắng"),
+    "d": record("d", place="", issuer="Công an tỉnh Lai Châu", title="Sa Pa Lào Cai du lịch"),
+    "e": record("e", place="Sa Pa", issuer="", title="văn bản không nói địa bàn xã Tả"),
+}
+
+
+@pytest.mark.parametrize("question", [
+    "Xã Tả Van phải làm gì?", "xa ta van phai lam gi", "Huyện Sa Pa tổ chức gì?", "Tỉnh Lào Cai giao gì?",
+    "Huyện Bảo Thắng thi đua gì?", "Công an tỉnh Lai Châu làm gì?", "tinh lai chau", "Xã Tả Van huyện Sa Pa làm gì?",
+    "Thành phố Hà Nội làm gì?", "Sở Y tế làm gì?",
+])
+def test_a_locality_finds_the_documents_walking_every_document_finds(question):
+    """The word-pair index gives the documents a walk over the whole registry gives."""
+    from vectorstore.text import contains_run, words
+
+    q = read_question(question, default_lexicon())
+    places = [p.words for p in q.places if len(p.words) >= 2]
+    walked = {doc.id for doc in LOCAL.values()
+              if any(contains_run(words(" ".join((doc.place, doc.issuer, doc.title))), p) for p in places)}
+    assert local_documents(q, LOCAL) == walked
+    assert local_documents(q, dict(LOCAL)) == walked  # another registry: its own tables
+
+
+def test_a_locality_that_names_something_is_found():
+    assert local_documents(read_question("Xã Tả Van phải làm gì?", default_lexicon()), LOCAL) == {"a"}
+    assert local_documents(read_question("Huyện Sa Pa tổ chức gì?", default_lexicon()), LOCAL) == {"a", "b", "d", "e"}
+
+
 def chunk(article: str = "", clause: str = "", point: str = "", page: int | None = None) -> StoredChunk:
     return StoredChunk(id=f"c{article}{clause}{point}", document_id="dien_anh", version="v", text="…",
                        section="", headings=(), article=article, clause=clause, point=point, page=page)

