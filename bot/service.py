@@ -62,14 +62,18 @@ class ChatService:
         self._closing = threading.Event()
 
     def warm_up(self, wait: bool = True) -> threading.Thread | None:
-        """Load the embedder and build the lexical index now rather than on the first question; read
+        """Load the embedder, Chroma's vector index (on a thread of its own) and the lexical index now
+        rather than at the first question; read
         the task list and weigh-ready tables too. A large archive's task list takes a while to read
         (45 s at 100k passages): without ``wait`` that goes on in a thread of its own (returned),
         begun ``TASKS_AFTER`` seconds later so that it does not slow the first answers (measured:
         +0.3–0.9 s to the first answered search at 100k); a task question meanwhile reads what it
         needs itself."""
+        store = threading.Thread(target=self._warm_store, name="warm-store", daemon=True)
+        store.start()
         self.retriever.embedder.warm(wait)
         self.retriever.lexical_index()
+        store.join()
         if self.task_answerer is None:
             return None
         worker = threading.Thread(target=self._warm_tasks, args=(not wait,), name="warm-tasks", daemon=True)
@@ -77,6 +81,12 @@ class ChatService:
         if wait:
             worker.join()
         return worker
+
+    def _warm_store(self) -> None:
+        try:
+            self.store.warm()
+        except Exception:  # noqa: BLE001 - an optimisation: the first search loads the index itself
+            log.warning("could not load the vector index ahead", exc_info=True)
 
     def stop_warming(self) -> None:
         """A task list read ahead later (``warm_up(wait=False)``) is not begun after this (shutdown)."""

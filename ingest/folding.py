@@ -86,6 +86,11 @@ def toned_words(text: str) -> list[str]:
     return list(_toned_words(text))
 
 
+def toned_words_once(text: str) -> tuple[str, ...]:
+    """:func:`toned_words`, not remembered (see ``vectorstore.text.words_once``)."""
+    return _toned_words.__wrapped__(text)
+
+
 @lru_cache(maxsize=32768)
 def _toned_words(text: str) -> tuple[str, ...]:
     return tuple(toned(w) for w in _WORD.findall(unicodedata.normalize("NFC", text)))

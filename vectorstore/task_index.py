@@ -20,7 +20,7 @@ from vectorstore.store import Store
 STATING_CACHE = 10000  # passages kept for the task answer (1-3 KB each)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskView:
     task: StoredTask
     document: DocumentRecord

@@ -94,6 +94,12 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def words_once(text: str) -> tuple[str, ...]:
+    """:func:`words`, not remembered: for a text read once and kept by its reader (a task's words in
+    its table), which would only push the passages' words out of the cache."""
+    return _words.__wrapped__(text)
+
+
 def with_pairs(seq: list[str]) -> list[str]:
     """Syllables plus each adjacent pair ("an", "ninh", "an_ninh")."""
     return seq + [f"{a}_{b}" for a, b in zip(seq, seq[1:])]
