@@ -233,3 +233,21 @@ def test_a_damaged_or_foreign_snapshot_is_not_used(tmp_path):
     snapshot.write_text('{"version": 1, "collection"', encoding="utf-8")  # cut short
     assert set(Store.open(tmp_path / "a", embedder).registry()) == {"doc-0", "doc-1", "doc-2"}
     assert "doc-2" in snapshot.read_text(encoding="utf-8")  # written again, whole
+
+
+def test_a_reread_that_finds_nothing_new_keeps_the_same_registry_object(tmp_path, monkeypatch):
+    """What is made once per registry (the tables of documents by number and by place) is remade only
+    when the registry changes, not at every periodic re-read."""
+    embedder = HashingEmbedder()
+    writer, reader = Store.open(tmp_path, embedder), Store.open(tmp_path, embedder)
+    for n in range(5):
+        writer.commit(record(f"doc-{n}"), "text")
+    monkeypatch.setattr("vectorstore.store._REGISTRY_TTL", 0.0)
+    monkeypatch.setattr("vectorstore.store._REGISTRY_RELOAD", 0.0)  # read again at every call
+    first = reader.registry()
+    assert reader.registry() is first and reader.registry() is first
+    writer.commit(record("doc-2", "v2"), "text")
+    changed = reader.registry()
+    assert changed is not first and changed["doc-2"].version == "v2" and reader.registry() is changed
+    writer.remove("doc-4")
+    assert "doc-4" not in reader.registry() and "doc-4" in changed

@@ -149,7 +149,7 @@ class Store:
         newest one seen (less a margin for clocks) and those never seen, dropping removed ids. A
         change to one document thus costs one small read, whatever the size of the archive. A new
         process starts from this node's snapshot of it when there is one (see ``registry_snapshot``)."""
-        whole, removed = False, False
+        whole, removed, previous = False, False, known
         if known is None and (snapshot := self._snapshot.load()) is not None:
             known, self._written_of, self._written_seen = snapshot.records, snapshot.written_of, snapshot.written_seen
         if known is None:
@@ -168,6 +168,7 @@ class Store:
                 got = {"ids": list(got["ids"]) + list(more["ids"]),
                        "metadatas": list(got["metadatas"] or []) + list(more["metadatas"] or [])}
         registry = dict(known or {})
+        rebuilt = False
         for doc_id, meta in zip(got["ids"], got["metadatas"] or []):
             meta = dict(meta or {})
             written = int(meta.get(_WRITTEN) or 0)
@@ -176,8 +177,11 @@ class Store:
                 continue  # re-read within the clock margin, unchanged: keep the record already built
             self._written_of[doc_id] = written
             registry[doc_id] = DocumentRecord.from_metadata(doc_id, meta)
+            rebuilt = True
         if whole or (removed or got["ids"]) and self._snapshot.due():
             self._snapshot.save(Snapshot(registry, self._written_of, self._written_seen))
+        if previous is not None and not removed and not rebuilt:
+            return previous  # unchanged: the same object, so what was made of it (per-registry tables) stays
         return registry
 
     def _read_stamp(self) -> str:
