@@ -545,3 +545,31 @@ def test_the_query_engines_thread_setting_leaves_the_environment_as_it_was(monke
     queries = build_embedder(device="cpu").queries
     assert queries.fallback._threads == QUERY_THREADS == 1
     assert queries.graph().session.get_session_options().intra_op_num_threads == 1
+
+
+@pytest.mark.slow
+def test_a_process_exiting_while_the_graph_opens_lets_it_finish(tmp_path):
+    """A process that exits right after a background warm (``chidao telegram poll --once`` refused by
+    the API) waits for the graph to open instead of being torn down inside onnxruntime, which aborted
+    it (SIGABRT) once. The open is held until the main thread has stopped, then notes that it finished."""
+    marker = tmp_path / "opened"
+    code = f"""
+import sys, threading, time
+from pathlib import Path
+from vectorstore import e5_query
+from vectorstore.e5_export import default_model_dir
+real = e5_query.QueryGraph
+def held(folder):
+    while threading.main_thread().is_alive():
+        time.sleep(0.01)
+    graph = real(folder)
+    Path({str(marker)!r}).write_text("yes")
+    return graph
+e5_query.QueryGraph = held
+from vectorstore.embeddings import E5Embedder
+e5_query.E5QueryEmbedder(default_model_dir(), E5Embedder()).warm(wait=False)
+sys.exit(3)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert marker.read_text() == "yes"

@@ -204,7 +204,10 @@ class E5QueryEmbedder(Embedder):
             return
         with self._lock:
             if self._loading is None and self._graph is None:
-                self._loading = threading.Thread(target=self.graph, name="query-graph", daemon=True)
+                # Not a daemon: a process that exits meanwhile (``telegram poll --once`` refused by the
+                # API) waits the half second for it; killed inside onnxruntime's constructor at exit,
+                # the C++ runtime aborted the process (SIGABRT, "terminate called without an active exception").
+                self._loading = threading.Thread(target=self.graph, name="query-graph", daemon=False)
                 self._loading.start()
 
     def _ready(self) -> QueryGraph | None:
