@@ -147,3 +147,26 @@ def test_killed_after_the_registry_flip_the_new_version_is_whole_and_gc_clears_t
     assert cleaned.returncode == 0 and removed and int(removed.group(1)) > 0, cleaned.stdout + cleaned.stderr
     assert [v for d, v in local_versions(cluster["root"] / "node-i") if d == "ke-hoach-lat"] == [
         v for d, v in local_versions(cluster["root"] / "node-a") if d == "ke-hoach-lat"]
+
+
+def test_the_sidecar_runs_with_few_malloc_arenas_unless_the_operator_chose(tmp_path, monkeypatch):
+    """``chidao serve``'s own Chroma server: glibc's arenas limited (its peak RSS at 100k passages
+    628-681 -> 508 MiB), an operator's MALLOC_ARENA_MAX kept."""
+    import httpx
+
+    from vectorstore.chroma_server import SIDECAR_ARENAS, ChromaServer
+
+    for chosen, expected in ((None, SIDECAR_ARENAS), ("4", "4")):
+        if chosen is None:
+            monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+        else:
+            monkeypatch.setenv("MALLOC_ARENA_MAX", chosen)
+        sidecar = ChromaServer(tmp_path / (chosen or "default"))
+        sidecar.launch()
+        try:
+            url = sidecar.wait()
+            assert httpx.get(url + "/api/v2/heartbeat", timeout=10).status_code == 200
+            environ = Path(f"/proc/{sidecar.process.pid}/environ").read_bytes().split(b"\0")
+            assert f"MALLOC_ARENA_MAX={expected}".encode() in environ
+        finally:
+            sidecar.stop()
