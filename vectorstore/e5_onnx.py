@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from vectorstore.e5_export import READY, build_once
+from vectorstore.e5_export import READY, ensure_built
 from vectorstore.embedder_base import normalise
 
 log = logging.getLogger(__name__)
@@ -38,16 +37,11 @@ OPSET = 17
 
 def ensure_onnx(st_folder: Path) -> Path:
     """The int8 graph inside ``st_folder`` (an exported e5 folder), built first if missing."""
-    target = st_folder / FOLDER
-    if not (target / READY).is_file():
-        log.info("building the int8 ONNX graph of %s (once)", st_folder.name)
-        with warnings.catch_warnings():  # the exporter's and quantiser's deprecation notices
-            warnings.simplefilter("ignore")
-            build_once(target, st_folder.parent, lambda scratch: write_onnx(st_folder, scratch))
-        for older in st_folder.glob("onnx-int8-v*"):  # an earlier recipe's graph
-            if older != target:
-                shutil.rmtree(older, ignore_errors=True)
-    return target / MODEL
+    with warnings.catch_warnings():  # the exporter's and quantiser's deprecation notices
+        warnings.simplefilter("ignore")
+        folder = ensure_built(st_folder / FOLDER, "onnx-int8-v", lambda scratch: write_onnx(st_folder, scratch),
+                              lock_dir=st_folder.parent)
+    return folder / MODEL
 
 
 def write_onnx(st_folder: Path, scratch: Path) -> None:

@@ -36,7 +36,7 @@ class PieceTokenizer:
         self.unk_score = min(scores) - 10.0
         self.longest = max(len(p) for p in pieces)
         self.max_bytes = max(len(p.encode("utf-8")) for p in pieces)
-        self.table = {cp: out for cp, out in normalisation.items()}
+        self.table = dict(normalisation)
 
     @classmethod
     def from_model(cls, model: E5Bin) -> PieceTokenizer:

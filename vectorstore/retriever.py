@@ -25,9 +25,9 @@ from vectorstore.lexical_sync import LexicalSync
 from vectorstore.question import Question, read_question
 from vectorstore.recent_chunks import RecentChunks
 from vectorstore.records import DocumentRecord, StoredChunk
-from vectorstore.references import article_rank, local_documents, named_documents
+from vectorstore.references import article_rank, local_documents, named_documents, placed_documents
 from vectorstore.store import Store
-from vectorstore.text import Lexicon, default_lexicon, names_place, passage_terms
+from vectorstore.text import Lexicon, default_lexicon, passage_terms
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,6 @@ class HybridRetriever(Retriever):
         self._recent = RecentChunks(store, CHUNK_CACHE)
         self._lock = threading.Lock()
         self._embedding: ThreadPoolExecutor | None = None
-        self._places: tuple[object, dict[str, set[str]]] = (None, {})
 
     def _query_vector(self, text: str) -> Future:
         """The question's vector, computed on another thread while this one ranks the lexical side
@@ -145,7 +144,7 @@ class HybridRetriever(Retriever):
         """Lexical and dense candidates fused, with the heading and locality boosts; best ``k``."""
         lexical = index.search(list(q.terms), self.candidates, allowed)
         chunks = self.chunks([cid for cid, _ in lexical])
-        local = self._placed(q, registry) | local_documents(q, registry)  # all before the vector is waited for
+        local = placed_documents(q, registry) | local_documents(q, registry)  # all before the vector is waited for
         few = index.chunk_ids_of(allowed, EXACT_DENSE) if allowed is not None else None
         if few is not None:  # a few documents' passages: every one compared, without Chroma's filtered search
             dense_hits = self.store.nearest_among(vector.result(), few, self.candidates, chunks=self.chunks)
@@ -172,17 +171,6 @@ class HybridRetriever(Retriever):
             )
         out.sort(key=lambda p: -p.score)
         return out[:k]
-
-    def _placed(self, q: Question, registry: dict[str, DocumentRecord]) -> set[str]:
-        """Ids of the documents whose place the question names (the places grouped once per registry)."""
-        with self._lock:
-            if self._places[0] is not registry:
-                places: dict[str, set[str]] = {}
-                for doc in registry.values():
-                    places.setdefault(doc.place, set()).add(doc.id)
-                self._places = (registry, places)
-            places = self._places[1]
-        return {d for place, ids in places.items() if names_place(q.words, place) for d in ids}
 
     def _fusion_for(self, q: Question) -> Fusion:
         """The fusion for this question: the model read accented text, so the dense side of a
