@@ -219,10 +219,13 @@ def test_answering_and_ingesting_processes_on_a_cpu_never_load_torch(tmp_path):
             f"e = build_embedder(model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
             "n = e.count_tokens('Sở Y tế chủ trì');"  # usage counts and answer budgets count tokens too
             "p = e.embed_documents(['Điều 1. Phạm vi điều chỉnh', 'Sở Y tế chủ trì']);"
-            "print(v.shape, n, p.shape, e.device, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+            "m = e.count_tokens('Sở Y tế chủ trì');"  # an ingesting process: by the graph folder's tokenizer.json
+            "print(v.shape, n, p.shape, m, e._counter is not None, e.device,"
+            " 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     count = str(E5Embedder().count_tokens("Sở Y tế chủ trì"))
-    assert out.stdout.split() == ["(384,)", count, "(2,", "384)", "cpu", "False", "False"], out.stderr[-2000:]
+    assert out.stdout.split() == [
+        "(384,)", count, "(2,", "384)", count, "True", "cpu", "False", "False"], out.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".export.lock", query_folder_name(bundled_e5_bin())]
 
 

