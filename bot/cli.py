@@ -215,6 +215,9 @@ def search(ctx: click.Context, query: str, k: int, as_json: bool, data_dir: Path
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, data_dir: Path | None) -> None:
     """Chạy máy chủ HTTP: trang hỏi đáp tại /, API dưới /api."""
+    from bot.process_memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread allocates; workers and the sidecar inherit it
     import uvicorn
 
     from vectorstore.chroma_server import ChromaServer

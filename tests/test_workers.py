@@ -3,6 +3,9 @@ answered by both worker processes, and a removal reaches both."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.processes import chat, chidao, chidao_server, fill, search, wait_for
@@ -50,6 +53,9 @@ def test_two_workers_over_one_directory_both_see_what_the_cli_ingests(tmp_path):
         assert done.returncode == 0, done.stderr
         seen, finding = workers_finding(url, "tuan-tra")
         assert len(finding) == 2 and all(w.isdigit() for w in finding)
+        if not os.environ.get("MALLOC_ARENA_MAX"):  # chidao serve limits glibc's arenas; its workers inherit it
+            for pid in finding:
+                assert b"MALLOC_ARENA_MAX=2" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         answer = chat(url, QUESTION)
         assert answer["answered"] and answer["citations"][0]["document_id"] == "tuan-tra"
 
