@@ -266,6 +266,37 @@ def test_bucketed_batch_keeps_each_texts_vector_in_place(e5):
     assert (together * alone).sum(axis=1).min() > 0.9999
 
 
+@pytest.mark.slow
+def test_the_graph_embeds_passages_alike_with_either_tokenizer_in_the_texts_order(e5):
+    """Passages through the graph: split by the Rust tokenizer (shared with the token counts) or by
+    the graph's own pieces, together or one by one, each text's vector is the same."""
+    e5.embed_documents(["khởi động"])
+    encoder = e5._model
+    assert isinstance(encoder, GraphEncoder) and encoder.tokenizer is e5._rust_tokenizer()
+    paragraphs = sorted(sample_paragraphs(), key=len)
+    texts = ["passage: " + t for t in (paragraphs[0], paragraphs[-1], paragraphs[len(paragraphs) // 2],
+                                       paragraphs[1], " ".join(paragraphs)[:6000], *TRICKY)]
+    by_rust = encoder.encode(texts)
+    by_pieces = GraphEncoder(encoder.graph, 2).encode(texts)
+    alone = np.vstack([GraphEncoder(encoder.graph, 1, encoder.tokenizer).encode([t]) for t in texts])
+    assert np.abs(by_rust - by_pieces).max() < 1e-6 and np.abs(by_rust - alone).max() < 1e-6
+
+
+def test_the_longest_run_first_and_results_keep_the_items_order():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vectorstore.embedder_base import map_longest_first
+
+    started: list[str] = []
+    items = ["ab", "abcde", "", "abc", "abcd"]
+    assert map_longest_first(None, lambda t: started.append(t) or t.upper(), items, len) == [
+        "AB", "ABCDE", "", "ABC", "ABCD"]
+    assert started == ["abcde", "abcd", "abc", "ab", ""]
+    with ThreadPoolExecutor(2) as pool:
+        assert map_longest_first(pool, len, items, len) == [2, 5, 0, 3, 4]
+    assert map_longest_first(None, len, [], len) == []
+
+
 def test_length_batches_sort_bound_and_cover_every_index():
     lengths = [50, 3, 400, 7, 7, 120, 390, 1, 60, 250]
     batches = length_batches(lengths, max_texts=3, max_tokens=800)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from vectorstore.e5_export import READY, ensure_built
-from vectorstore.embedder_base import normalise
+from vectorstore.embedder_base import map_longest_first, normalise
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ class OnnxEncoder:
     """What the embedder uses of a ``SentenceTransformer`` (``encode``, ``tokenizer``, sizes), on onnxruntime."""
 
     max_seq_length = 512
+    one_text_at_a_time = True
 
     def __init__(self, model: Path, tokenizer: Path, threads: int) -> None:
         import onnxruntime as ort
@@ -141,8 +142,7 @@ class OnnxEncoder:
     def encode(self, texts: list[str], **_: Any) -> np.ndarray:
         """Unit vectors (mean of the last hidden states), each text on its own, spread over the cores."""
         encodings = self.tokens.encode_batch(texts)
-        vectors = self.pool.map(self._one, encodings) if self.pool else map(self._one, encodings)
-        return normalise(np.vstack(list(vectors)))
+        return normalise(np.vstack(map_longest_first(self.pool, self._one, encodings, lambda e: len(e.ids))))
 
     def _one(self, encoding: Any) -> np.ndarray:
         ids = np.asarray([encoding.ids], dtype=np.int64)

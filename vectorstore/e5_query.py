@@ -33,7 +33,7 @@ from vectorstore.e5_bin import Q4_BLOCK, QK, E5Bin, dequantise, read_e5_bin
 from vectorstore.e5_export import PASSAGE_PREFIX, QUERY_PREFIX, READY, bundled_e5_bin, ensure_built, stamped_name
 from vectorstore.e5_pieces import PieceTokenizer
 from vectorstore.e5_tokenizer import tokenizer_json
-from vectorstore.embedder_base import Embedder, normalise
+from vectorstore.embedder_base import Embedder, map_longest_first, normalise
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,9 @@ class QueryGraph:
         return ((x - mean) / np.sqrt(var + self.eps) * self.norm_weight + self.norm_bias).astype(np.float32)
 
     def vector(self, text: str) -> np.ndarray:
-        ids = self.ids(text)
+        return self.vector_of_ids(self.ids(text))
+
+    def vector_of_ids(self, ids: list[int]) -> np.ndarray:
         if len(ids) > MAX_TOKENS:  # as the model's tokenizer truncates: the first pieces, then </s>
             ids = ids[:MAX_TOKENS - 1] + ids[-1:]
         states = self.session.run(None, {"hidden": self.embedded(ids)})[0]
@@ -169,13 +171,18 @@ class QueryGraph:
 
 class GraphEncoder:
     """What the passage embedder uses of a ``SentenceTransformer`` (``encode``, sizes) on a
-    :class:`QueryGraph`: each text alone on one of ``threads`` cores, so no padding, and a text's
-    vector never depends on the texts embedded with it."""
+    :class:`QueryGraph`: each text alone on one of ``threads`` cores, longest first, so no padding,
+    and a text's vector never depends on the texts embedded with it. ``tokenizer``, the model's
+    ``tokenizers`` tokenizer where the process has one, splits the texts in Rust without holding
+    the interpreter (the graph's Python pieces otherwise). Both measures: 6.5-7.3 -> 7.7-8.2
+    passages/s of ~360 tokens on 2 cores, the same vectors."""
 
     max_seq_length = MAX_TOKENS
+    one_text_at_a_time = True
 
-    def __init__(self, graph: QueryGraph, threads: int) -> None:
+    def __init__(self, graph: QueryGraph, threads: int, tokenizer: Any = None) -> None:
         self.graph = graph
+        self.tokenizer = tokenizer
         self.threads = max(1, threads)
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="e5-graph") if self.threads > 1 else None
 
@@ -184,8 +191,11 @@ class GraphEncoder:
 
     def encode(self, texts: list[str], **_: Any) -> np.ndarray:
         """Unit vectors of already prefixed texts, in order."""
-        vectors = self.pool.map(self.graph.vector, texts) if self.pool else map(self.graph.vector, texts)
-        return normalise(np.vstack(list(vectors)))
+        if self.tokenizer is not None:
+            ids = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
+        else:
+            ids = [self.graph.ids(text) for text in texts]
+        return normalise(np.vstack(map_longest_first(self.pool, self.graph.vector_of_ids, ids, len)))
 
 
 class E5QueryEmbedder(Embedder):

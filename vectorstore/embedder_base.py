@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Embedder(ABC):
@@ -55,6 +60,19 @@ def length_batches(lengths: Sequence[int], max_texts: int, max_tokens: int) -> l
     if current:
         batches.append(current)
     return batches
+
+
+def map_longest_first(pool: Executor | None, run: Callable[[T], R], items: Sequence[T],
+                      size: Callable[[T], int]) -> list[R]:
+    """``run`` over ``items`` on ``pool`` (or in this thread), the largest first so that the last to
+    finish, while other cores may idle, are the smallest; results in the items' order."""
+    order = sorted(range(len(items)), key=lambda i: -size(items[i]))
+    ordered = [items[i] for i in order]
+    done = pool.map(run, ordered) if pool is not None else map(run, ordered)
+    results: list[R] = [None] * len(items)  # type: ignore[list-item]
+    for i, result in zip(order, done):
+        results[i] = result
+    return results
 
 
 def slug(name: str) -> str:

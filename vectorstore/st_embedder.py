@@ -108,6 +108,9 @@ class SentenceTransformerEmbedder(Embedder):
         prefix = self.query_prefix if query else self.passage_prefix
         prefixed = [prefix + t for t in texts]
         out = np.zeros((len(texts), embedding_dimension(model)), dtype=np.float32)
+        if getattr(model, "one_text_at_a_time", False):  # nothing padded: all at once, spread over the cores
+            with self._busy:
+                return normalise(model.encode(prefixed))
         lengths = [min(len(t) // CHARS_PER_TOKEN + 2, self.max_tokens) for t in prefixed]
         for batch in length_batches(lengths, BATCH_TEXTS[self.device], BATCH_TOKENS[self.device]):
             with self._busy:
@@ -156,6 +159,8 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         self.model_dir = Path(model_dir)
         self.queries = queries
         self._counter: Callable[[str], int] | None = None
+        self._tokenizer: Any = None  # the Rust tokenizer, opened once (counts, and the graph's passages)
+        self._tokenizer_lock = threading.Lock()
 
     def model_path(self) -> str:
         from vectorstore.e5_export import ensure_exported
@@ -179,7 +184,9 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         from vectorstore.e5_query import E5QueryEmbedder, GraphEncoder
 
         graph = self.queries.graph() if isinstance(self.queries, E5QueryEmbedder) else None
-        return GraphEncoder(graph, onnx_threads()) if graph is not None else None
+        if graph is None:
+            return None
+        return GraphEncoder(graph, onnx_threads(), self._rust_tokenizer(graph.folder))
 
     def _open(self, path: str) -> Any:
         """With the ``int8`` engine on a CPU, the int8 ONNX graph of the export (see ``e5_onnx``); else torch."""
@@ -216,37 +223,48 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         return super().count_tokens(text)
 
     def _token_counter(self) -> Callable[[str], int] | None:
-        """The counter on a ``tokenizer.json``; None while there is none to use (looked for again at
-        the next count: an ingest may export meanwhile). Never exports."""
+        """The count by the Rust tokenizer; None while there is none to use (looked for again at the
+        next count: an ingest may export meanwhile). Never exports."""
         if self._counter is None:
-            path = self._tokenizer_file()
-            if path is None:
+            tokenizer = self._rust_tokenizer(getattr(getattr(self._model, "graph", None), "folder", None))
+            if tokenizer is None:
                 return None
-            with self._lock:
-                self._counter = self._counter or token_counter(path)
+            with self._tokenizer_lock:
+                self._counter = self._counter or token_counter(tokenizer)
         return self._counter
 
-    def _tokenizer_file(self) -> Path | None:
-        """A complete export's ``tokenizer.json``, else the graph folder's once passages go through it."""
-        from vectorstore.e5_export import READY, bundled_e5_bin, export_name
+    def _rust_tokenizer(self, graph_folder: Path | None = None) -> Any:
+        """The model's ``tokenizers`` tokenizer, opened once per process: a complete export's
+        ``tokenizer.json``, else ``graph_folder``'s (the same file, given once passages go through
+        the graph); None while there is neither."""
+        if self._tokenizer is None:
+            from vectorstore.e5_export import READY, bundled_e5_bin, export_name
 
-        export = self.model_dir / export_name(bundled_e5_bin())
-        if (export / READY).is_file():
-            return export / "tokenizer.json"
-        graph_folder = getattr(getattr(self._model, "graph", None), "folder", None)
-        if graph_folder is not None and (graph_folder / "tokenizer.json").is_file():
-            return graph_folder / "tokenizer.json"
-        return None
+            export = self.model_dir / export_name(bundled_e5_bin())
+            if (export / READY).is_file():
+                path: Path | None = export / "tokenizer.json"
+            elif graph_folder is not None and (graph_folder / "tokenizer.json").is_file():
+                path = graph_folder / "tokenizer.json"
+            else:
+                return None
+            with self._tokenizer_lock:
+                self._tokenizer = self._tokenizer or rust_tokenizer(path)
+        return self._tokenizer
 
 
-def token_counter(path: Path) -> Callable[[str], int]:
-    """``len(ids)`` of a text, special tokens included, by the Rust tokenizer in ``path``; the last
-    texts counted are remembered (the chunker counts a passage again as it grows)."""
+def rust_tokenizer(path: Path) -> Any:
+    """The ``tokenizers`` tokenizer in ``path``: whole texts, no padding, no truncation."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_truncation()
     tokenizer.no_padding()
+    return tokenizer
+
+
+def token_counter(tokenizer: Any) -> Callable[[str], int]:
+    """``len(ids)`` of a text, special tokens included; the last texts counted are remembered (the
+    chunker counts a passage again as it grows)."""
 
     @lru_cache(maxsize=COUNT_CACHE)
     def count(text: str) -> int:
