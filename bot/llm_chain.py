@@ -114,7 +114,7 @@ def draft_chain(model: BaseChatModel) -> Runnable[dict[str, Any], str]:
 
 
 def document_passage(document: Document) -> Passage:
-    """A passage from a document of :class:`vectorstore.retriever.LangChainRetriever`."""
+    """A passage from a document of :class:`vectorstore.langchain_retriever.LangChainRetriever`."""
     meta = document.metadata
     chunk = StoredChunk(meta.get("chunk_id") or document.id or "", meta.get("document_id", ""), "",
                         document.page_content, meta.get("section", ""), tuple(meta.get("headings") or ()),

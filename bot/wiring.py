@@ -17,13 +17,13 @@ from vectorstore.embed_cache import CachedEmbedder
 from vectorstore.embeddings import Embedder, build_embedder
 from vectorstore.fusion import ReciprocalRankFusion, ScoreFusion, build_fusion
 from vectorstore.indexer import Indexer
-from vectorstore.retriever import HybridRetriever, LangChainRetriever, Passage
+from vectorstore.retriever import HybridRetriever, Passage
 from vectorstore.store import Store
 from vectorstore.task_index import TaskIndex
 from vectorstore.text import load_lexicon
 
 if TYPE_CHECKING:
-    from langchain_core.retrievers import BaseRetriever
+    from vectorstore.retriever import Retriever
 
 
 def build_configured_embedder(settings: Settings, cache: bool = True) -> Embedder:
@@ -63,7 +63,7 @@ def build_service(settings: Settings, store: Store | None = None) -> ChatService
     judge = Judge(weight, lexicon, settings.min_coverage, section_text=section_text(retriever))
     answerer = ExtractiveAnswerer(weight, document_passages=retriever.document_passages)
     answerer, contextualizer = with_language_model(
-        settings, answerer, LangChainRetriever(retriever=retriever), reader=retriever.analyse)
+        settings, answerer, retriever, reader=retriever.analyse)
     tasks = TaskAnswerer(TaskIndex(store, registry), judge, retriever.lexical_index)
     return ChatService(
         store, retriever, answerer, judge, build_indexer(settings, store), contextualizer=contextualizer,
@@ -85,13 +85,14 @@ def answerer_weight(retriever: HybridRetriever) -> Callable[[str], float]:
 
 
 def with_language_model(
-    settings: Settings, extractive: ExtractiveAnswerer, retriever: BaseRetriever | None = None,
+    settings: Settings, extractive: ExtractiveAnswerer, retriever: Retriever | None = None,
     reader: Reader | None = None,
 ) -> tuple[Answerer, Contextualizer]:
     """The LLM answerer and contextualiser when LLM_PROVIDER names a model; else the extractive ones.
 
-    ``retriever`` (a LangChain retriever) serves the LLM chain when it is asked without passages;
-    ``reader`` reads a question once (the retriever's), for the rules that resolve follow-ups.
+    ``retriever`` serves the LLM chain, as a LangChain retriever, when it is asked without passages
+    (LangChain's retriever machinery is imported only then); ``reader`` reads a question once (the
+    retriever's), for the rules that resolve follow-ups.
     """
     from bot.llm import build_chat_model
 
@@ -100,6 +101,9 @@ def with_language_model(
     if model is None:
         return extractive, rules
     from bot.llm_answer import LLMAnswerer
+    from vectorstore.langchain_retriever import LangChainRetriever
 
-    answerer = LLMAnswerer(model, extractive, extractive.weight, deadline=settings.llm_timeout, retriever=retriever)
+    chain_retriever = LangChainRetriever(retriever=retriever) if retriever is not None else None
+    answerer = LLMAnswerer(model, extractive, extractive.weight, deadline=settings.llm_timeout,
+                           retriever=chain_retriever)
     return answerer, LLMContextualizer(model, rules, max_chars=settings.history_chars)

@@ -6,12 +6,16 @@ same documents indexed with the hashing embedder (tests/hashed.py) and run in se
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from bot.extract import states_date
 from ingest.folding import fold
+from tests.conftest import ROOT
 from tests.hashed import hashed_service
 
 slow = pytest.mark.slow
@@ -140,13 +144,25 @@ def test_not_found_is_said_plainly(seeded_service, question):
 def test_langchain_retriever(seeded_service):
     from langchain_core.documents import Document
 
-    from vectorstore.retriever import LangChainRetriever
+    from vectorstore.langchain_retriever import LangChainRetriever
 
     retriever = LangChainRetriever(retriever=seeded_service.retriever, k=3)
     docs = retriever.invoke("Sở Tài chính có nhiệm vụ gì?")
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
     assert docs[0].metadata["section"] == "III › 14. Sở Tài chính"
     assert "kinh phi" in fold(docs[0].page_content)
+
+
+def test_a_service_without_a_language_model_never_imports_langchains_retrievers(tmp_path):
+    """LangChain's retriever machinery (langsmith's run trees with it, ~0.4 s of a server's start)
+    is imported only where an LLM chain is built."""
+    code = ("import sys; from pathlib import Path; from bot.settings import Settings; "
+            "from bot.wiring import build_service; "
+            f"service = build_service(Settings(data_dir=Path({str(tmp_path)!r}), embedder='e5')); "
+            "print(service.search('Sở Y tế', 3), 'langchain_core.retrievers' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if "LLM_" not in k}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    assert out.stdout.split() == ["[]", "False"], out.stderr[-2000:]
 
 
 @slow

@@ -1,7 +1,7 @@
 """Hybrid retrieval: lexical (BM25 on folded text) and dense (Chroma), fused.
 
 :class:`HybridRetriever` is the plain interface the bot uses;
-:class:`LangChainRetriever` exposes it as a LangChain ``BaseRetriever``.
+``vectorstore.langchain_retriever`` exposes it as a LangChain ``BaseRetriever``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ from abc import ABC, abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 from vectorstore.embeddings import Embedder
 from vectorstore.filters import Filters
@@ -257,22 +253,3 @@ class HybridRetriever(Retriever):
         total = sum(index.idf(t) for t in terms)
         hit = sum(index.idf(t) for t in terms if t in query_terms)
         return hit / total if total else 0.0
-
-
-class LangChainRetriever(BaseRetriever):
-    """chidao's hybrid retrieval as a LangChain retriever."""
-
-    retriever: Any
-    k: int = 5
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        passages = self.retriever.search(query, self.k)
-        return [
-            Document(
-                page_content=p.chunk.text, id=p.chunk.id,
-                metadata={k: v for k, v in p.to_dict().items() if k != "text"},
-            )
-            for p in passages
-        ]
