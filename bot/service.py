@@ -175,5 +175,5 @@ class ChatService:
              "page": c.page, "text": c.text}
             for c in self.retriever.chunks_of(doc_id)
         ]
-        return {**doc.summary(), "sections": doc.sections, "text": self.store.document_text(doc_id),
+        return {**doc.summary(), "sections": doc.outline(), "text": self.store.document_text(doc_id),
                 "passages": passages}

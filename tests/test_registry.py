@@ -45,7 +45,7 @@ def test_a_reader_takes_in_one_change_without_rereading_the_registry(tmp_path, m
     registry = reader.registry()
     assert set(registry) == {f"doc-{n}" for n in range(30) if n != 7} | {"doc-new"}
     assert registry["doc-3"].version == "v2" and registry["doc-new"].title == "Kế hoạch doc-new"
-    assert registry["doc-5"].sections == record("doc-5").sections  # unchanged records kept whole
+    assert registry["doc-5"].outline() == record("doc-5").outline()  # unchanged records kept whole
     assert sum(counting.returned) <= 31  # at most every record once more (all written within the margin)
 
 
@@ -211,9 +211,22 @@ def test_a_new_process_starts_from_the_snapshot_and_reads_only_what_changed(tmp_
     registry = restarted.registry()
     assert set(registry) == {f"doc-{n}" for n in range(30) if n != 7} | {"doc-new"}
     assert registry["doc-3"].version == "v2" and registry["doc-5"] == record("doc-5")
+    assert isinstance(registry["doc-5"].sections, str)  # the outline's text, parsed when shown
+    assert registry["doc-5"].outline() == record("doc-5").outline()
     # the records written within the clock margin of the newest the snapshot saw (doc-3, and doc-new
     # unless the writer's own reads saved the snapshot after it), not the 30 others
     assert sum(counting.returned) <= 2 and len(counting.returned) == 1
+
+
+def test_outlines_are_read_as_text_and_parsed_only_when_asked(tmp_path):
+    """A process reads thousands of records and shows an outline only when a document is opened."""
+    writer = Store.open(tmp_path, HashingEmbedder())
+    writer.commit(record("doc-1"), "text")
+    read = Store.open(tmp_path, HashingEmbedder()).registry()["doc-1"]
+    assert isinstance(read.sections, str)
+    assert read.to_metadata() == record("doc-1").to_metadata()  # written back unchanged
+    assert read.outline() == record("doc-1").outline() == [{"path": "I", "title": "NHIỆM VỤ"}] * 20
+    assert isinstance(read.sections, list) and read.outline() is read.outline()  # parsed once
 
 
 def test_a_damaged_or_foreign_snapshot_is_not_used(tmp_path):

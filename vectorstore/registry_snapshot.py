@@ -24,7 +24,7 @@ from vectorstore.records import DocumentRecord
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: outlines kept as their JSON text
 SAVE_EVERY = 300.0  # seconds between two saves of a changing registry
 
 
@@ -82,9 +82,12 @@ class RegistrySnapshot:
 
 
 def _fields(record: DocumentRecord) -> dict:
-    """The record's fields as JSON takes them (sections as lists, not a JSON string as in Chroma's
-    metadata: one parse at load; ``dataclasses.asdict`` deep-copied them, 3.3 s for 4,284 records)."""
-    return {name: getattr(record, name) for name in FIELDS}
+    """The record's fields as JSON takes them, the outline as its JSON text (as in Chroma's metadata:
+    parsed only when a document's outline is shown; ``dataclasses.asdict`` deep-copied the trees,
+    3.3 s for 4,284 records)."""
+    fields = {name: getattr(record, name) for name in FIELDS}
+    fields["sections"] = record.sections_json()
+    return fields
 
 
 FIELDS = tuple(name for name in DocumentRecord.__dataclass_fields__ if name != "id")
