@@ -12,7 +12,9 @@ from __future__ import annotations
 import ctypes
 import os
 
-ARENAS = 2
+from vectorstore.chroma_server import SIDECAR_ARENAS
+
+ARENAS = int(SIDECAR_ARENAS)  # the same limit as ``chidao serve``'s Chroma sidecar
 M_ARENA_MAX = -8  # mallopt's parameter (malloc.h)
 
 

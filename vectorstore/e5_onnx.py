@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from vectorstore.e5_export import READY, ensure_built
+from vectorstore.e5_query import truncated
 from vectorstore.embedder_base import map_longest_first, normalise
 
 log = logging.getLogger(__name__)
@@ -105,34 +106,34 @@ def onnx_threads() -> int:
     return max(1, int(value)) if value.isdigit() else cpu_cores()
 
 
-def open_onnx(st_folder: Path) -> OnnxEncoder | None:
-    """The int8 encoder, or None (logged) where it cannot be built here: the caller stays on torch."""
+def open_onnx(st_folder: Path, tokenizer: Any = None) -> OnnxEncoder | None:
+    """The int8 encoder, or None (logged) where it cannot be built here: the caller stays on torch.
+    ``tokenizer``: the caller's ``tokenizers`` tokenizer of the model (the export's otherwise)."""
+    from vectorstore.st_embedder import rust_tokenizer
+
     try:
-        return OnnxEncoder(ensure_onnx(st_folder), st_folder / "tokenizer.json", onnx_threads())
+        model = ensure_onnx(st_folder)
+        return OnnxEncoder(model, tokenizer or rust_tokenizer(st_folder / "tokenizer.json"), onnx_threads())
     except Exception:  # an optional speed-up: no onnx package, a read-only model directory, an old runtime
         log.warning("the int8 ONNX graph is not available; embedding passages with torch", exc_info=True)
         return None
 
 
 class OnnxEncoder:
-    """What the embedder uses of a ``SentenceTransformer`` (``encode``, ``tokenizer``, sizes), on onnxruntime."""
+    """What the embedder uses of a ``SentenceTransformer`` (``encode``, sizes), on onnxruntime."""
 
     max_seq_length = 512
     one_text_at_a_time = True
 
-    def __init__(self, model: Path, tokenizer: Path, threads: int) -> None:
+    def __init__(self, model: Path, tokenizer: Any, threads: int) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # one text per core: no waits between a text's threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # fair on shared cores
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = TokenCounter(Tokenizer.from_file(str(tokenizer)))
-        self.tokens = Tokenizer.from_file(str(tokenizer))  # feeds the model: at most 512 tokens
-        self.tokens.no_padding()
-        self.tokens.enable_truncation(self.max_seq_length)
+        self.tokenizer = tokenizer  # whole texts; each is cut to the model's 512 positions here
         self.threads = threads
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="e5-onnx") if threads > 1 else None
 
@@ -141,25 +142,10 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str], **_: Any) -> np.ndarray:
         """Unit vectors (mean of the last hidden states), each text on its own, spread over the cores."""
-        encodings = self.tokens.encode_batch(texts)
-        return normalise(np.vstack(map_longest_first(self.pool, self._one, encodings, lambda e: len(e.ids))))
+        ids = [truncated(encoding.ids) for encoding in self.tokenizer.encode_batch(texts)]
+        return normalise(np.vstack(map_longest_first(self.pool, self._one, ids, len)))
 
-    def _one(self, encoding: Any) -> np.ndarray:
-        ids = np.asarray([encoding.ids], dtype=np.int64)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+    def _one(self, ids: list[int]) -> np.ndarray:
+        batch = np.asarray([ids], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch)})[0]
         return hidden[0].mean(axis=0)
-
-
-class TokenCounter:
-    """The part of a ``transformers`` tokenizer the embedder uses: whole texts' ids, and their pieces."""
-
-    def __init__(self, tokens: Any) -> None:
-        self.tokens = tokens
-        self.tokens.no_padding()
-        self.tokens.no_truncation()
-
-    def __call__(self, text: str, add_special_tokens: bool = True, truncation: bool = False) -> dict[str, list[int]]:
-        return {"input_ids": self.tokens.encode(text, add_special_tokens=add_special_tokens).ids}
-
-    def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
-        return [self.tokens.id_to_token(i) for i in ids]

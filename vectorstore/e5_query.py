@@ -126,6 +126,11 @@ def encoder_graph(model: E5Bin) -> Any:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="chidao")
 
 
+def truncated(ids: list[int]) -> list[int]:
+    """A text's ids within the model's 512 positions, as its tokenizer truncates: the first pieces, then </s>."""
+    return ids if len(ids) <= MAX_TOKENS else ids[:MAX_TOKENS - 1] + ids[-1:]
+
+
 class QueryGraph:
     """The built folder, opened: text -> unit vector, one onnxruntime thread per call (callers may be
     several threads at once: the session and the tokenizer are safe to share)."""
@@ -163,8 +168,7 @@ class QueryGraph:
         return self.vector_of_ids(self.ids(text))
 
     def vector_of_ids(self, ids: list[int]) -> np.ndarray:
-        if len(ids) > MAX_TOKENS:  # as the model's tokenizer truncates: the first pieces, then </s>
-            ids = ids[:MAX_TOKENS - 1] + ids[-1:]
+        ids = truncated(ids)
         states = self.session.run(None, {"hidden": self.embedded(ids)})[0]
         return states.mean(axis=0)
 

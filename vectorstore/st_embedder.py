@@ -168,14 +168,21 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         return str(ensure_exported(self.model_dir))
 
     def _open_model(self) -> Any:
-        """The engine for passages (see the class): the graph without exporting, else the export."""
+        """The engine for passages (see the class): on a CPU the float32 graph (no export) or the
+        export's int8 graph, as ``engine`` says; else, or where that graph cannot be opened, torch."""
+        from vectorstore.e5_onnx import open_onnx
+
         self.device = resolve_device(self.device_setting)
-        encoder = self._graph_encoder() if self.engine == "graph" and self.device == "cpu" else None
+        on_cpu = self.device == "cpu"
+        encoder = self._graph_encoder() if on_cpu and self.engine == "graph" else None
         if encoder is None:
-            return self._open(self.model_path())
+            path = self.model_path()
+            encoder = open_onnx(Path(path), self._rust_tokenizer()) if on_cpu and self.engine == "int8" else None
+            if encoder is None:
+                return self._open(path)
         self.max_tokens = encoder.max_seq_length
         self.batch_size = BATCH_TEXTS["cpu"]
-        log.info("embedder e5-small on the cpu, float32 onnxruntime graph (%d threads)", encoder.threads)
+        log.info("embedder e5-small on the cpu, %s onnxruntime graph (%d threads)", self.engine, encoder.threads)
         return encoder
 
     def _graph_encoder(self) -> Any:
@@ -187,19 +194,6 @@ class BundledE5Embedder(SentenceTransformerEmbedder):
         if graph is None:
             return None
         return GraphEncoder(graph, onnx_threads(), self._rust_tokenizer(graph.folder))
-
-    def _open(self, path: str) -> Any:
-        """With the ``int8`` engine on a CPU, the int8 ONNX graph of the export (see ``e5_onnx``); else torch."""
-        from vectorstore.e5_onnx import open_onnx
-
-        self.device = resolve_device(self.device_setting)
-        encoder = open_onnx(Path(path)) if self.engine == "int8" and self.device == "cpu" else None
-        if encoder is None:
-            return super()._open(path)
-        self.max_tokens = encoder.max_seq_length
-        self.batch_size = BATCH_TEXTS["cpu"]
-        log.info("embedder %s on the cpu, int8 onnxruntime (%d threads)", path, encoder.threads)
-        return encoder
 
     def embed(self, texts: list[str], *, query: bool) -> np.ndarray:
         if query and self.queries is not None:
