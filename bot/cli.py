@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from bot.cli_filters import build_filters, filter_options
 from bot.cli_tasks import agencies as agencies_command
 from bot.cli_tasks import deadlines as deadlines_command
 from bot.cli_zalo_bot import zalo_bot as zalo_bot_group
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 STATUS_WORDS = {"added": "đã thêm", "updated": "đã cập nhật", "unchanged": "không đổi", "failed": "LỖI"}
 
@@ -233,7 +236,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     sidecar = None
     if not settings.chroma_url:  # embedded Chroma is single-process: serve the directory's store
         sidecar = ChromaServer(settings.data_dir)
-        sidecar.launch()
+        sidecar.launch(preload=[_passage_collection(settings)])  # its index loads while this process imports
         _load_serving_modules(workers)  # while the Chroma server starts, on another core
         settings = settings.model_copy(update={"chroma_url": sidecar.wait()})
         os.environ["CHIDAO_CHROMA_URL"] = settings.chroma_url or ""
@@ -252,6 +255,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     finally:
         if sidecar is not None:
             sidecar.stop()
+
+
+def _passage_collection(settings: Settings) -> str:
+    """The configured embedder's passage collection, named without loading a model or Chroma."""
+    from vectorstore.collection_names import collection_name
+    from vectorstore.embeddings import build_embedder
+
+    embedder = build_embedder(settings.embedder, settings.embedding_model, device=settings.device,
+                              model_dir=settings.model_dir)
+    return collection_name("chunks", embedder.key)
 
 
 def _load_serving_modules(workers: int) -> None:

@@ -38,4 +38,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/pip install -q -e ".[dev]"
     echo "$want" > "$stamp"
 fi
+# Byte-compile chidao's own modules as pip does an installed package's: an editable install is not,
+# and where PYTHONDONTWRITEBYTECODE is set every start compiled them again (~0.4 s of `chidao serve`).
+# Up-to-date files are skipped; an edited module is recompiled in memory until the next setup.
+.venv/bin/python -m compileall -q bot ingest vectorstore
 echo "setup: ready (.venv)"

@@ -170,3 +170,39 @@ def test_the_sidecar_runs_with_few_malloc_arenas_unless_the_operator_chose(tmp_p
             assert f"MALLOC_ARENA_MAX={expected}".encode() in environ
         finally:
             sidecar.stop()
+
+
+def test_a_started_server_loads_the_passages_index_it_is_asked_to_as_soon_as_it_answers(tmp_path):
+    """``chidao serve`` names its passages' collection without loading a model or Chroma, and its own
+    Chroma server loads that vector index before anyone searches (cold start); a collection the
+    directory lacks is skipped, and the server then answers a store as before."""
+    import shutil
+
+    from bot.cli import _passage_collection
+    from bot.settings import Settings
+    from bot.wiring import build_store
+    from tests.hashed import hashed_dir
+    from vectorstore.chroma_server import ChromaServer
+    from vectorstore.collection_names import collection_name
+    from vectorstore.hashing import HashingEmbedder
+
+    data = tmp_path / "data"
+    shutil.copytree(hashed_dir(), data)
+    embedder = HashingEmbedder()
+    name = collection_name("chunks", embedder.key)
+    sidecar = ChromaServer(data)
+    sidecar.launch(preload=[name, "chunks-nobody"])
+    try:
+        url = sidecar.wait()
+        assert sidecar.preloading is not None
+        sidecar.preloading.join(timeout=120)
+        assert sidecar.preloaded == {name: "loaded", "chunks-nobody": "absent"}
+        store = build_store(Settings(data_dir=data, chroma_url=url), embedder)
+        assert store._chunks.name == name
+        hits = store.nearest(embedder.embed(["Sở Y tế"], query=True)[0], 3)
+        assert len(hits) == 3 and all(chunk.text for chunk, _ in hits)
+    finally:
+        sidecar.stop()
+    for chosen in ("e5-onnx", "e5"):
+        settings = Settings(data_dir=tmp_path / chosen, embedder=chosen)
+        assert _passage_collection(settings) == build_store(settings)._chunks.name == "chunks-e5-small"

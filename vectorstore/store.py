@@ -28,8 +28,10 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from vectorstore.chroma_embedding import ChromaEmbedding, NoEmbedding
 from vectorstore.chroma_server import running_url
-from vectorstore.embeddings import ChromaEmbedding, Embedder, NoEmbedding
+from vectorstore.collection_names import collection_name
+from vectorstore.embeddings import Embedder
 from vectorstore.lexical_store import LexicalStore
 from vectorstore.records import DocumentRecord, StoredChunk, StoredTask
 from vectorstore.registry_snapshot import RegistrySnapshot, Snapshot
@@ -103,12 +105,13 @@ class Store:
         self._client = client
         self.lexical = LexicalStore(Path(lexical_dir) / embedder.key)
         self._chunks = _synced(client.get_or_create_collection(
-            f"chunks-{embedder.key}",
+            collection_name("chunks", embedder.key),
             configuration={"hnsw": {"space": "cosine", **SYNC["chunks"]}},
             embedding_function=ChromaEmbedding(embedder),
         ), "chunks")
         self._docs, self._tasks, self._stamps = (_synced(client.get_or_create_collection(
-            f"{name}-{embedder.key}", configuration={"hnsw": dict(SYNC[name])}, embedding_function=NoEmbedding(),
+            collection_name(name, embedder.key), configuration={"hnsw": dict(SYNC[name])},
+            embedding_function=NoEmbedding(),
         ), name) for name in ("documents", "tasks", "stamps"))
         self._lock = threading.RLock()  # writes
         self._read_lock = threading.RLock()  # the registry cache
