@@ -194,9 +194,7 @@ def test_a_started_server_loads_the_passages_index_it_is_asked_to_as_soon_as_it_
     sidecar.launch(preload=[name, "chunks-nobody"])
     try:
         url = sidecar.wait()
-        assert sidecar.preloading is not None
-        sidecar.preloading.join(timeout=120)
-        assert sidecar.preloaded == {name: "loaded", "chunks-nobody": "absent"}
+        assert sidecar.preloaded() == {name: "loaded", "chunks-nobody": "absent"}
         store = build_store(Settings(data_dir=data, chroma_url=url), embedder)
         assert store._chunks.name == name
         hits = store.nearest(embedder.embed(["Sở Y tế"], query=True)[0], 3)

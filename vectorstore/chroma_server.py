@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,10 +35,8 @@ import httpx
 log = logging.getLogger(__name__)
 
 FILENAME = "chroma-server.json"
+_ROOT = Path(__file__).resolve().parent.parent  # where ``vectorstore`` imports from, for the preload
 _RUN = "import sys, chromadb_rust_bindings; chromadb_rust_bindings.cli(['chroma', *sys.argv[1:]])"
-# Chroma's HTTP API (v2), the collections of the default tenant and database (where chidao keeps its own)
-COLLECTIONS = "/api/v2/tenants/default_tenant/databases/default_database/collections"
-PRELOAD_TIMEOUT = 120.0  # seconds for the server to answer and load the preloaded indexes
 
 
 def _alive(url: str, timeout: float = 1.0) -> bool:
@@ -79,24 +76,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-def load_vector_index(client: httpx.Client, name: str) -> str:
-    """Have the Chroma server behind ``client`` load collection ``name``'s vector index: search it
-    once with a vector it holds. "loaded", "empty" (nothing to load) or "absent" (no such collection)."""
-    found = client.get(f"{COLLECTIONS}/{name}")
-    if found.status_code == 404:
-        return "absent"
-    found.raise_for_status()
-    collection = f"{COLLECTIONS}/{found.json()['id']}"
-    got = client.post(f"{collection}/get", json={"limit": 1, "include": ["embeddings"]})
-    got.raise_for_status()
-    vectors = got.json().get("embeddings") or []
-    if not vectors:
-        return "empty"
-    client.post(f"{collection}/query", json={"query_embeddings": vectors[:1], "n_results": 1,
-                                             "include": ["distances"]}).raise_for_status()
-    return "loaded"
-
-
 class ChromaServer:
     """``chroma run`` over ``DATA_DIR/chroma`` on a free loopback port, announced in the directory."""
 
@@ -104,8 +83,7 @@ class ChromaServer:
         self.data_dir = Path(data_dir)
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
-        self.preloading: threading.Thread | None = None
-        self.preloaded: dict[str, str] = {}  # collection -> "loaded", "empty", "absent" or "failed: ..."
+        self.preloading: subprocess.Popen[str] | None = None  # vectorstore.chroma_preload, while it runs
 
     def start(self, timeout: float = 120.0) -> str:
         """Start it (or join the one already serving this directory) and return its URL."""
@@ -116,7 +94,7 @@ class ChromaServer:
         """Start the server process (or find the one serving this directory) without waiting for it,
         so that the caller can load its own modules meanwhile; :meth:`wait` then returns its URL.
         A server started here loads the vector index of each collection named in ``preload`` as
-        soon as it answers (a thread of this process asks it to over HTTP; see :attr:`preloaded`)."""
+        soon as it answers (``vectorstore.chroma_preload`` asks it to; see :meth:`preloaded`)."""
         if url := running_url(self.data_dir):
             self.url = url
             return
@@ -131,25 +109,17 @@ class ChromaServer:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, env=sidecar_env(),
         )
         if preload:
-            self.preloading = threading.Thread(target=self._preload, args=(tuple(preload),), name="chroma-preload",
-                                               daemon=True)
-            self.preloading.start()
+            self.preloading = subprocess.Popen(
+                [sys.executable, "-m", "vectorstore.chroma_preload", self.url, *preload], stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent, cwd=_ROOT,
+            )
 
-    def _preload(self, names: tuple[str, ...]) -> None:
-        """Have the server load each collection's vector index (one search of it), as soon as it
-        answers. Only an optimisation: the first search loads what this did not."""
-        process, deadline = self.process, time.monotonic() + PRELOAD_TIMEOUT
-        with httpx.Client(base_url=self.url, timeout=PRELOAD_TIMEOUT) as client:
-            while not _alive(self.url, timeout=2.0):
-                if process is None or process.poll() is not None or time.monotonic() > deadline:
-                    return
-                time.sleep(0.02)
-            for name in names:
-                try:
-                    self.preloaded[name] = load_vector_index(client, name)
-                except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
-                    self.preloaded[name] = f"failed: {exc}"
-                log.info("Chroma server: %s's vector index %s", name, self.preloaded[name])
+    def preloaded(self, timeout: float = 120.0) -> dict[str, str]:
+        """What the preload did, once it has (collection -> "loaded", "empty", "absent", "failed: ...")."""
+        if self.preloading is None:
+            return {}
+        out, _ = self.preloading.communicate(timeout=timeout)
+        return json.loads(out or "{}")
 
     def wait(self, timeout: float = 120.0) -> str:
         """Wait until the launched server answers, announce it in the directory, return its URL."""
@@ -169,6 +139,9 @@ class ChromaServer:
         return self.url
 
     def stop(self) -> None:
+        if self.preloading is not None and self.preloading.poll() is None:
+            self.preloading.kill()
+            self.preloading.wait()
         if self.process is None:
             return
         try:
