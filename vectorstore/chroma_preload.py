@@ -23,18 +23,19 @@ COLLECTIONS = "/api/v2/tenants/default_tenant/databases/default_database/collect
 TIMEOUT = 120.0
 
 
-def call(url: str, body: dict | None = None) -> dict:
+def call(url: str, body: dict | None = None, timeout: float = TIMEOUT) -> dict:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read() or b"{}")
 
 
-def answers(url: str) -> bool:
+def answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether the Chroma server at ``url`` answers its heartbeat."""
     try:
-        call(url + "/api/v2/heartbeat")
+        call(url + "/api/v2/heartbeat", timeout=timeout)
         return True
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # refused, timed out, or an HTTP error status (urllib's HTTPError)
         return False
 
 

@@ -30,20 +30,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
+from vectorstore.chroma_preload import answers
 
 log = logging.getLogger(__name__)
 
 FILENAME = "chroma-server.json"
 _ROOT = Path(__file__).resolve().parent.parent  # where ``vectorstore`` imports from, for the preload
 _RUN = "import sys, chromadb_rust_bindings; chromadb_rust_bindings.cli(['chroma', *sys.argv[1:]])"
-
-
-def _alive(url: str, timeout: float = 1.0) -> bool:
-    try:
-        return httpx.get(url + "/api/v2/heartbeat", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def running_url(data_dir: Path) -> str | None:
@@ -53,7 +46,7 @@ def running_url(data_dir: Path) -> str | None:
     except (OSError, ValueError):
         return None
     url = str(info.get("url", ""))
-    return url if url and _alive(url) else None
+    return url if url and answers(url, timeout=1.0) else None
 
 
 SIDECAR_ARENAS = "2"
@@ -127,7 +120,7 @@ class ChromaServer:
             return self.url
         path = self.data_dir / "chroma"
         deadline = time.monotonic() + timeout
-        while not _alive(self.url, timeout=2.0):
+        while not answers(self.url, timeout=2.0):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Chroma server for {path} did not start")
@@ -139,9 +132,9 @@ class ChromaServer:
         return self.url
 
     def stop(self) -> None:
-        if self.preloading is not None and self.preloading.poll() is None:
-            self.preloading.kill()
-            self.preloading.wait()
+        if self.preloading is not None and self.preloading.returncode is None:  # not yet read by preloaded()
+            self.preloading.kill()  # nothing sent once it has exited
+            self.preloading.communicate()  # reaped, its pipe closed
         if self.process is None:
             return
         try:

@@ -107,10 +107,10 @@ class SentenceTransformerEmbedder(Embedder):
         model = self._load()
         prefix = self.query_prefix if query else self.passage_prefix
         prefixed = [prefix + t for t in texts]
-        out = np.zeros((len(texts), embedding_dimension(model)), dtype=np.float32)
         if getattr(model, "one_text_at_a_time", False):  # nothing padded: all at once, spread over the cores
             with self._busy:
                 return normalise(model.encode(prefixed))
+        out = np.zeros((len(texts), embedding_dimension(model)), dtype=np.float32)
         lengths = [min(len(t) // CHARS_PER_TOKEN + 2, self.max_tokens) for t in prefixed]
         for batch in length_batches(lengths, BATCH_TEXTS[self.device], BATCH_TOKENS[self.device]):
             with self._busy:
